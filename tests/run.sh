@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one command that runs Studio's whole test suite on a fresh machine:
+#
+#     bash tests/run.sh
+#
+# It installs everything the tests need (system packages, npm packages, Chromium), starts a
+# throwaway PostgreSQL cluster (unless STUDIO_TEST_POSTGRES_URL or DATABASE_URL is set), then runs
+# formatting, lints and every test of the workspace. CI (.ci/run) calls exactly this.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export STUDIO_TEST_RUN_DIR="$root/tests/.run"
+mkdir -p "$STUDIO_TEST_RUN_DIR"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash tests/setup/system.sh
+
+step "npm packages"
+for script in tests/setup/npm-*.sh; do
+  [ -e "$script" ] && bash "$script"
+done
+
+step "PostgreSQL"
+# shellcheck source=tests/setup/postgres.sh
+source tests/setup/postgres.sh
+trap postgres_stop EXIT
+
+step "cargo fmt"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, only those that are missing.
+#   chromium        the browser the renderer tests drive (via playwright-core; never a downloaded one)
+#   postgresql      initdb/pg_ctl for a throwaway cluster
+#   libssl-dev, pkg-config, cmake   libgit2's https/ssh transports
+#   git             the CLI the git tests use to verify what git2 wrote
+#   nodejs, npm     Vite and the test tooling (if the machine has none)
+set -euo pipefail
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+have_cmd chromium || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+have_pkg libssl-dev || need+=(libssl-dev)
+have_cmd pkg-config || need+=(pkg-config)
+have_cmd git || need+=(git)
+have_cmd node || need+=(nodejs npm)
+have_cmd python3 || need+=(python3)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${need[*]} (run as root or install them)" >&2
+  exit 1
+fi
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
