@@ -8,10 +8,12 @@ pub mod commit;
 pub mod config;
 pub mod event;
 pub mod id;
+pub mod secret;
 pub mod status;
 
 pub use commit::{CommitInfo, CommitPattern};
 pub use config::{SandboxConfig, DEFAULT_COMPONENT_GLOB};
 pub use event::{Event, EventKind};
 pub use id::{IdError, SandboxId};
+pub use secret::SecretToken;
 pub use status::SandboxStatus;
