@@ -1,0 +1,224 @@
+//! The entry point: [`Renderer::prepare`] turns a checkout into a runnable renderer.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use studio_core::SandboxId;
+use url::Url;
+
+use crate::error::{RendererError, blocking};
+use crate::fingerprint::Manifests;
+use crate::generate::{AppInputs, REQUIRED_TEMPLATE_FILES, generate_app};
+use crate::launch::{LaunchSpec, launch_spec};
+use crate::link::link_into_checkout;
+use crate::npm::Npm;
+use crate::settings::{RendererOverrides, RendererSettings};
+use crate::store::{INSTALL_FLAVOUR, StoreEntry, Stores};
+
+/// Server-wide renderer settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RendererConfig {
+    /// Studio's data directory; stores live in `<data>/renderer/`.
+    pub data_dir: PathBuf,
+    /// The `studio-template/` directory (`COMPONENT_STUDIO_TEMPLATE_DIR`).
+    pub template_dir: PathBuf,
+    /// The npm cache shared by every install; `<data>/npm-cache` by default.
+    pub npm_cache: Option<PathBuf>,
+    /// Start Vite with the memory-saving environment (on by default).
+    pub memory_tuning: bool,
+}
+
+impl RendererConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, template_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            template_dir: template_dir.into(),
+            npm_cache: None,
+            memory_tuning: true,
+        }
+    }
+}
+
+/// One sandbox's renderer, as the sandbox manager knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxSpec {
+    /// The session checkout (the repository root).
+    pub checkout: PathBuf,
+    pub sandbox_id: SandboxId,
+    /// Studio's WebSocket for this sandbox (`ws://…/api/v1/sandboxes/<id>/ws`), if any.
+    pub socket_url: Option<Url>,
+    /// The port the supervisor allocated for the renderer.
+    pub port: u16,
+    /// What the create request said about components, setup and wrapper.
+    pub overrides: RendererOverrides,
+}
+
+/// A prepared checkout: run `launch` under the supervisor.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub launch: LaunchSpec,
+    pub settings: RendererSettings,
+    pub report: PrepareReport,
+}
+
+/// What a preparation did, for logs, tests and the benchmark.
+#[derive(Debug, Clone)]
+pub struct PrepareReport {
+    pub template: StoreEntry,
+    pub deps: StoreEntry,
+    /// The checkout's `node_modules` was (re)linked to `deps`.
+    pub deps_relinked: bool,
+    /// `.studio/settings.json` changed (first preparation, or a new port).
+    pub settings_changed: bool,
+    pub duration: Duration,
+}
+
+impl PrepareReport {
+    /// Whether a renderer already running on this checkout must restart to see this preparation
+    /// (Vite neither watches dependencies nor re-reads its settings).
+    pub fn needs_restart(&self) -> bool {
+        self.deps_relinked || self.settings_changed
+    }
+}
+
+/// Prepares checkouts for their renderers. One per server; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Renderer {
+    template_dir: PathBuf,
+    node: PathBuf,
+    stores: Stores,
+    memory_tuning: bool,
+}
+
+impl Renderer {
+    /// Checks the template and finds `node` and `npm`.
+    pub fn new(config: RendererConfig) -> Result<Self, RendererError> {
+        let template_dir = config
+            .template_dir
+            .canonicalize()
+            .map_err(RendererError::io(
+                "open the renderer template",
+                &config.template_dir,
+            ))?;
+        for missing in REQUIRED_TEMPLATE_FILES {
+            if !template_dir.join(missing).is_file() {
+                return Err(RendererError::Template {
+                    dir: template_dir,
+                    missing,
+                });
+            }
+        }
+        let node =
+            crate::fs_util::find_on_path("node").ok_or(RendererError::ToolNotFound("node"))?;
+        let root = config.data_dir.join("renderer");
+        let npm_cache = config
+            .npm_cache
+            .unwrap_or_else(|| config.data_dir.join("npm-cache"));
+        Ok(Self {
+            template_dir,
+            node,
+            stores: Stores::new(root, npm_cache, Npm::from_path()?),
+            memory_tuning: config.memory_tuning,
+        })
+    }
+
+    /// Makes `spec.checkout` ready to run its renderer and returns how to run it.
+    ///
+    /// Idempotent: call it again after a write that [`write_effect`](crate::write_effect) flags;
+    /// it installs only for new manifests and rewrites only changed files. Restart a running
+    /// renderer when [`PrepareReport::needs_restart`] says so.
+    pub async fn prepare(&self, spec: &SandboxSpec) -> Result<Prepared, RendererError> {
+        let started = Instant::now();
+        let (checkout, template_manifests, deps_manifests, settings) = {
+            let (checkout, template_dir, overrides) = (
+                spec.checkout.clone(),
+                self.template_dir.clone(),
+                spec.overrides.clone(),
+            );
+            blocking(move || {
+                let checkout = checkout
+                    .canonicalize()
+                    .map_err(RendererError::io("open the checkout", &checkout))?;
+                let template = Manifests::read(&template_dir, INSTALL_FLAVOUR)?.ok_or(
+                    RendererError::Template {
+                        dir: template_dir,
+                        missing: "package.json",
+                    },
+                )?;
+                let deps = Manifests::read(&checkout, INSTALL_FLAVOUR)?
+                    .ok_or_else(|| RendererError::NoPackageJson(checkout.clone()))?;
+                let settings = RendererSettings::resolve(&checkout, &overrides)?;
+                Ok((checkout, template, deps, settings))
+            })
+            .await?
+        };
+
+        let (template, deps) = tokio::try_join!(
+            self.stores.ensure("template", &template_manifests),
+            self.stores.ensure("deps", &deps_manifests),
+        )?;
+
+        let (deps_relinked, settings_changed) = {
+            let (checkout, template_dir, settings) = (
+                checkout.clone(),
+                self.template_dir.clone(),
+                settings.clone(),
+            );
+            let (template, deps, spec) = (template.clone(), deps.clone(), spec.clone());
+            blocking(move || {
+                let studio_dir = checkout.join(crate::STUDIO_DIR);
+                let relinked =
+                    link_into_checkout(&deps.node_modules, &deps.key, &checkout, &studio_dir)?;
+                require_react(&checkout)?;
+                let settings_changed = generate_app(&AppInputs {
+                    checkout: &checkout,
+                    template_dir: &template_dir,
+                    template_node_modules: &template.node_modules,
+                    settings: &settings,
+                    sandbox_id: &spec.sandbox_id,
+                    socket_url: spec.socket_url.as_ref(),
+                    port: spec.port,
+                })?;
+                Ok((relinked, settings_changed))
+            })
+            .await?
+        };
+
+        let launch = launch_spec(&self.node, &checkout, spec.port, self.memory_tuning);
+        let report = PrepareReport {
+            template,
+            deps,
+            deps_relinked,
+            settings_changed,
+            duration: started.elapsed(),
+        };
+        tracing::info!(
+            sandbox = %spec.sandbox_id,
+            template_installed = report.template.outcome.installed(),
+            deps_installed = report.deps.outcome.installed(),
+            deps_relinked,
+            ms = report.duration.as_millis() as u64,
+            "renderer prepared"
+        );
+        Ok(Prepared {
+            launch,
+            settings,
+            report,
+        })
+    }
+}
+
+/// The page is rendered by the repository's React: without it the renderer could only fail.
+fn require_react(checkout: &Path) -> Result<(), RendererError> {
+    for package in ["react", "react-dom"] {
+        if !checkout
+            .join("node_modules")
+            .join(package)
+            .join("package.json")
+            .is_file()
+        {
+            return Err(RendererError::MissingPackage { package });
+        }
+    }
+    Ok(())
+}

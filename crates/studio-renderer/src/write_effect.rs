@@ -1,0 +1,59 @@
+//! What a file write in a checkout means for its renderer.
+
+/// How the renderer must react to a write (or delete) of one repository path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteEffect {
+    /// Vite sees the change and hot-updates the page by itself: nothing to do.
+    HotUpdate,
+    /// `studio.json` changed: call [`Renderer::prepare`](crate::Renderer::prepare) again; it
+    /// regenerates `.studio/` and the page hot-updates, no restart.
+    Regenerate,
+    /// `package.json`, the lockfile or `.npmrc` changed: call `prepare` (which installs into a
+    /// new store entry and swaps it in) and then restart the renderer, because Vite does not
+    /// watch dependencies.
+    ReinstallAndRestart,
+}
+
+/// Classifies a write to `path`, relative to the repository root (`./` and `/` prefixes allowed).
+///
+/// Only the root manifests count: a `package.json` in a subfolder is not what npm installs from.
+pub fn write_effect(path: &str) -> WriteEffect {
+    let path = path.trim_start_matches("./").trim_start_matches('/');
+    match path {
+        "package.json" | "package-lock.json" | "npm-shrinkwrap.json" | ".npmrc" => {
+            WriteEffect::ReinstallAndRestart
+        }
+        crate::STUDIO_JSON => WriteEffect::Regenerate,
+        _ => WriteEffect::HotUpdate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_root_manifests_need_a_restart() {
+        for path in [
+            "package.json",
+            "./package-lock.json",
+            "/npm-shrinkwrap.json",
+            ".npmrc",
+        ] {
+            assert_eq!(
+                write_effect(path),
+                WriteEffect::ReinstallAndRestart,
+                "{path}"
+            );
+        }
+        assert_eq!(write_effect("studio.json"), WriteEffect::Regenerate);
+        for path in [
+            "src/components/Button.tsx",
+            "packages/ui/package.json",
+            "src/package-lock.json",
+            "README.md",
+        ] {
+            assert_eq!(write_effect(path), WriteEffect::HotUpdate, "{path}");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// `generated.js` exists only in a sandbox's `.studio/src/`: Studio writes it (see the renderer crate).
+export {};

@@ -1,0 +1,85 @@
+// The page's connection to Studio's WebSocket for its sandbox.
+//
+// Messages are `{"type", "payload", "seq"}`. `seq` grows by one per sandbox; the last one seen is
+// kept in sessionStorage so that a reconnect (`?since=<seq>`), or the page load that follows a
+// `reload` event, neither misses events nor replays them (a replayed `reload` would loop forever).
+
+export interface SocketHandlers {
+  onSelect(component: string): void;
+  onReload(): void;
+}
+
+export interface StudioSocket {
+  /** Tells Studio (and through it every other client) that the designer picked a component. */
+  select(component: string): void;
+  close(): void;
+}
+
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+
+export function connectStudioSocket(url: string, sandboxId: string | null, handlers: SocketHandlers): StudioSocket {
+  const seqKey = `studio:last-seq:${sandboxId ?? url}`;
+  let lastSeq = Number(sessionStorage.getItem(seqKey) ?? "NaN");
+  let socket: WebSocket | null = null;
+  let backoff = MIN_BACKOFF_MS;
+  let closed = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const root = document.documentElement;
+
+  const remember = (seq: number) => {
+    lastSeq = seq;
+    sessionStorage.setItem(seqKey, String(seq));
+  };
+
+  const open = () => {
+    const target = new URL(url);
+    if (Number.isFinite(lastSeq)) target.searchParams.set("since", String(lastSeq));
+    const ws = new WebSocket(target);
+    socket = ws;
+    ws.onopen = () => {
+      backoff = MIN_BACKOFF_MS;
+      root.dataset.studioSocket = "open";
+    };
+    ws.onmessage = (message) => {
+      let event: { type?: unknown; payload?: Record<string, unknown>; seq?: unknown };
+      try {
+        event = JSON.parse(String(message.data));
+      } catch {
+        return; // Not ours to interpret; Studio only sends JSON.
+      }
+      if (typeof event.seq === "number") {
+        if (Number.isFinite(lastSeq) && event.seq <= lastSeq) return; // already handled
+        remember(event.seq);
+      }
+      if (event.type === "component-selected" && typeof event.payload?.component === "string") {
+        handlers.onSelect(event.payload.component);
+      } else if (event.type === "reload") {
+        handlers.onReload();
+      }
+    };
+    ws.onclose = () => {
+      root.dataset.studioSocket = "closed";
+      if (socket === ws) socket = null;
+      if (closed) return;
+      // Exponential backoff with jitter, so that many pages do not stampede a restarted Studio.
+      const delay = backoff * (0.75 + Math.random() * 0.5);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      retryTimer = setTimeout(open, delay);
+    };
+  };
+
+  open();
+  return {
+    select(component) {
+      if (socket?.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "component-selected", payload: { component } }));
+      }
+    },
+    close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      socket?.close();
+    },
+  };
+}

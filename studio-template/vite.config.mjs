@@ -1,0 +1,60 @@
+// Vite configuration of one Studio renderer.
+//
+// Studio copies this file into `<checkout>/.studio/` and writes `settings.json` beside it. It is
+// loaded with `--configLoader native`, so loading it writes nothing (the default loader bundles it
+// into `node_modules/.vite-temp`, which would be the shared, read-only template store).
+//
+// Vite's root is the repository checkout, not `.studio/`: that way Vite watches the repository (new
+// and deleted component files reach `import.meta.glob`), its tsconfig `paths`, `public/` and CSS
+// resolve exactly as in the repository's own tooling, and globs read like the user wrote them.
+// The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
+import { readFileSync } from "node:fs";
+
+const settings = JSON.parse(readFileSync(new URL("./settings.json", import.meta.url), "utf8"));
+const pagePath = `/${settings.studioDir}/index.html`;
+
+/** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there. */
+function studioPage() {
+  return {
+    name: "studio:page",
+    configureServer(server) {
+      server.middlewares.use((req, _res, next) => {
+        const url = req.url ?? "/";
+        const queryAt = url.indexOf("?");
+        const path = queryAt === -1 ? url : url.slice(0, queryAt);
+        if (path === "/" || path === "/index.html") {
+          req.url = pagePath + (queryAt === -1 ? "" : url.slice(queryAt));
+        }
+        next();
+      });
+    },
+  };
+}
+
+export default {
+  root: settings.root,
+  // Inside the sandbox: the dependency cache is only valid for these absolute paths anyway.
+  cacheDir: settings.cacheDir,
+  clearScreen: false,
+  server: {
+    host: "127.0.0.1",
+    port: settings.port,
+    // Otherwise Vite silently takes the next port, where nobody looks for it.
+    strictPort: true,
+    // Errors are shown in place, next to the component that has them, never over the whole page.
+    hmr: { overlay: false },
+    // Transform the page's entry while the browser is still connecting.
+    warmup: { clientFiles: [`./${settings.studioDir}/src/main.tsx`] },
+  },
+  resolve: {
+    // One React for the page and every component, even if a package nests its own copy.
+    dedupe: ["react", "react-dom"],
+    tsconfigPaths: true,
+  },
+  optimizeDeps: {
+    // Crawl from our page only: the repository's own HTML entries are not part of the renderer.
+    entries: [pagePath.slice(1)],
+    include: ["react", "react/jsx-dev-runtime", "react-dom/client"],
+  },
+  plugins: [studioPage()],
+};
