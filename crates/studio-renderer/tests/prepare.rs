@@ -1,0 +1,202 @@
+//! Preparing checkouts: shared stores, installs that happen once, and clear errors.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use studio_renderer::{RendererError, RendererOverrides, StoreOutcome};
+
+#[tokio::test]
+async fn the_second_sandbox_of_a_repository_performs_no_install() {
+    // Fresh stores (the npm cache stays shared, so this downloads nothing twice across runs).
+    let data = support::scratch_dir("data-");
+    let renderer = support::renderer_in(data.path());
+    let (a, b, c) = (
+        support::sample_checkout("first-"),
+        support::sample_checkout("second-"),
+        support::sample_checkout("third-"),
+    );
+    let (spec_a, spec_b) = (support::spec(a.path(), None), support::spec(b.path(), None));
+
+    // Two sandboxes of the same repository prepared at once share one install of each store.
+    let (first, second) = tokio::join!(renderer.prepare(&spec_a), renderer.prepare(&spec_b));
+    let (first, second) = (first.unwrap().report, second.unwrap().report);
+    for (store, outcomes) in [
+        (
+            "template",
+            [first.template.outcome, second.template.outcome],
+        ),
+        ("deps", [first.deps.outcome, second.deps.outcome]),
+    ] {
+        let installs = outcomes.iter().filter(|o| o.installed()).count();
+        assert_eq!(
+            installs, 1,
+            "{store} store installed {installs} times for two concurrent sandboxes: {outcomes:?}"
+        );
+    }
+    assert_eq!(first.deps.node_modules, second.deps.node_modules);
+
+    // A later sandbox runs no npm at all.
+    let third = support::prepare(&renderer, &support::spec(c.path(), None))
+        .await
+        .report;
+    assert_eq!(third.template.outcome, StoreOutcome::Reused);
+    assert_eq!(third.deps.outcome, StoreOutcome::Reused);
+    assert!(third.deps_relinked, "its own node_modules was linked");
+
+    // The checkout's files are the store's files (hard links), and the store is read-only.
+    let in_checkout = c.path().join("node_modules/react/package.json");
+    let in_store = third.deps.node_modules.join("react/package.json");
+    assert_eq!(
+        fs::metadata(&in_checkout).unwrap().ino(),
+        fs::metadata(&in_store).unwrap().ino()
+    );
+    assert_eq!(
+        fs::metadata(&in_store).unwrap().permissions().mode() & 0o222,
+        0,
+        "store files are read-only"
+    );
+    assert!(
+        c.path()
+            .join("node_modules")
+            .symlink_metadata()
+            .unwrap()
+            .is_dir(),
+        "a real directory, not a symlink"
+    );
+    // .studio/ links the template store and holds the generated app.
+    let vite_bin = c.path().join(".studio/node_modules/vite/bin/vite.js");
+    assert!(vite_bin.is_file(), "template store linked into .studio/");
+    assert!(
+        fs::read_to_string(c.path().join(".studio/src/generated.js"))
+            .unwrap()
+            .contains("import.meta.glob")
+    );
+
+    // Preparing the same checkout again changes nothing, so a running renderer needs no restart.
+    let again = support::prepare(&renderer, &support::spec(c.path(), None)).await;
+    let mut same_port = support::spec(c.path(), None);
+    same_port.port = again.launch.port;
+    let again = support::prepare(&renderer, &same_port).await.report;
+    assert!(
+        !again.deps_relinked && !again.settings_changed && !again.needs_restart(),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn launch_spec_runs_vite_with_a_clean_environment() {
+    let checkout = support::sample_checkout("launch-");
+    let spec = support::spec(checkout.path(), None);
+    let prepared = support::prepare(&support::shared_renderer(), &spec).await;
+    let launch = &prepared.launch;
+    assert_eq!(launch.port, spec.port);
+    assert_eq!(
+        launch.readiness_url.as_str(),
+        format!("http://127.0.0.1:{}/", spec.port)
+    );
+    assert_eq!(launch.cwd, checkout.path().canonicalize().unwrap());
+    let args: Vec<String> = launch
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        args[0].ends_with(".studio/node_modules/vite/bin/vite.js"),
+        "{args:?}"
+    );
+    assert!(
+        args.windows(2).any(|w| w == ["--configLoader", "native"]),
+        "{args:?}"
+    );
+    let env: Vec<String> = launch
+        .env
+        .iter()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
+    for key in [
+        "PATH",
+        "MIMALLOC_PURGE_DELAY",
+        "MIMALLOC_ARENA_EAGER_COMMIT",
+        "NODE_OPTIONS",
+    ] {
+        assert!(env.iter().any(|k| k == key), "{key} missing from {env:?}");
+    }
+    for (key, _) in std::env::vars() {
+        if key.contains("TOKEN") || key.starts_with("STUDIO_") || key.starts_with("CARGO") {
+            assert!(
+                !env.contains(&key),
+                "Studio's {key} leaked into the renderer's environment"
+            );
+        }
+    }
+    let settings: serde_json::Value =
+        serde_json::from_slice(&fs::read(checkout.path().join(".studio/settings.json")).unwrap())
+            .unwrap();
+    assert_eq!(settings["port"], spec.port);
+    assert_eq!(
+        settings["cacheDir"],
+        checkout
+            .path()
+            .canonicalize()
+            .unwrap()
+            .join(".studio/.vite")
+            .to_str()
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn bad_settings_and_unusable_repositories_get_clear_errors() {
+    let renderer = support::shared_renderer();
+
+    let checkout = support::sample_checkout("bad-setup-");
+    let mut spec = support::spec(checkout.path(), None);
+    spec.overrides = RendererOverrides {
+        setup: Some(vec!["src/styles/missing.css".into()]),
+        ..Default::default()
+    };
+    let err = renderer.prepare(&spec).await.unwrap_err();
+    assert!(
+        matches!(err, RendererError::InvalidSetting { field: "setup", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("src/styles/missing.css"), "{err}");
+    assert!(
+        !checkout.path().join("node_modules").exists(),
+        "nothing is installed for a rejected request"
+    );
+
+    fs::write(checkout.path().join("studio.json"), "{ not json").unwrap();
+    let err = renderer
+        .prepare(&support::spec(checkout.path(), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RendererError::StudioJson { .. }) && err.to_string().contains("studio.json"),
+        "{err}"
+    );
+
+    let empty = support::scratch_dir("no-package-");
+    let err = renderer
+        .prepare(&support::spec(empty.path(), None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RendererError::NoPackageJson(_)), "{err}");
+
+    // A repository without React (and without a lockfile: `npm install` runs instead of `npm ci`).
+    fs::write(
+        empty.path().join("package.json"),
+        r#"{"name": "no-react", "private": true}"#,
+    )
+    .unwrap();
+    let err = renderer
+        .prepare(&support::spec(empty.path(), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RendererError::MissingPackage { package: "react" }),
+        "{err}"
+    );
+}

@@ -1,0 +1,205 @@
+//! The renderer in a real Chromium: what it shows, and how edits reach the page.
+
+mod support;
+
+use std::fs;
+use std::time::Duration;
+
+use support::{Browser, Vite};
+
+const WAIT: Duration = Duration::from_secs(15);
+/// The components of examples/design-system, in the page's (file) order.
+const SAMPLE_COMPONENTS: [&str; 6] = ["Alert", "InlineAlert", "Avatar", "Badge", "Button", "Card"];
+
+#[tokio::test]
+async fn renders_every_component_with_setup_wrapper_and_filter() {
+    let checkout = support::sample_checkout("render-all-");
+    let prepared = support::prepare(
+        &support::shared_renderer(),
+        &support::spec(checkout.path(), None),
+    )
+    .await;
+    let vite = Vite::start(&prepared.launch);
+    vite.wait_ready().await;
+    let mut browser = Browser::launch().await;
+    let url = vite.url.as_str();
+
+    browser.open("all", url).await;
+    assert_eq!(browser.wait_ready("all").await, 6);
+    // Stories, lowercase helpers (`initials`) and capitalised constants (`ALERT_TONES`) are not components.
+    assert_eq!(browser.component_names("all").await, SAMPLE_COMPONENTS);
+    let badge_file = browser
+        .eval(
+            "all",
+            "document.querySelector('[data-studio-component=Badge]').dataset.studioFile",
+        )
+        .await;
+    assert_eq!(
+        badge_file, "src/components/Badge/index.tsx",
+        "a default export in Folder/index.tsx is named after the folder"
+    );
+    let labels = browser
+        .eval(
+            "all",
+            "document.querySelector('[data-studio-component=Card] header').innerText",
+        )
+        .await;
+    assert!(
+        labels
+            .as_str()
+            .unwrap()
+            .contains("src/components/Card/Card.tsx"),
+        "{labels}"
+    );
+    assert_eq!(
+        browser
+            .eval(
+                "all",
+                "document.querySelectorAll('[data-studio-error], [data-studio-broken-file]').length"
+            )
+            .await,
+        0
+    );
+
+    // The CSS module resolves, and its colour comes from the setup stylesheet's design tokens.
+    let button_bg = browser.eval("all", "getComputedStyle(document.querySelector('[data-studio-component=Button] button')).backgroundColor").await;
+    assert_eq!(button_bg, "rgb(79, 70, 229)");
+    // Card imports a plain CSS file and reads the theme through the `@/` tsconfig alias; the theme
+    // comes from the wrapper of studio.json. A second React would break its hook.
+    let card_radius = browser
+        .eval(
+            "all",
+            "getComputedStyle(document.querySelector('.ds-card')).borderRadius",
+        )
+        .await;
+    assert_eq!(card_radius, "12px");
+    let card_text = browser
+        .eval(
+            "all",
+            "document.querySelector('[data-studio-component=Card]').innerText",
+        )
+        .await;
+    assert!(
+        card_text.as_str().unwrap().contains("Theme: Acme"),
+        "{card_text}"
+    );
+
+    browser
+        .open("only", &format!("{url}?component=Button"))
+        .await;
+    assert_eq!(browser.wait_ready("only").await, 1);
+    assert_eq!(browser.component_names("only").await, ["Button"]);
+
+    browser.close().await;
+    vite.stop().await;
+}
+
+#[tokio::test]
+async fn edits_new_files_and_deletions_arrive_without_a_reload() {
+    let checkout = support::sample_checkout("render-hmr-");
+    let prepared = support::prepare(
+        &support::shared_renderer(),
+        &support::spec(checkout.path(), None),
+    )
+    .await;
+    let vite = Vite::start(&prepared.launch);
+    vite.wait_ready().await;
+    let mut browser = Browser::launch().await;
+    browser.open("p", vite.url.as_str()).await;
+    browser.wait_ready("p").await;
+    let boot = browser.eval("p", "window.__studioBoot").await;
+
+    let button = checkout.path().join("src/components/Button/Button.tsx");
+    let source = fs::read_to_string(&button).unwrap();
+    fs::write(&button, source.replace("\"Click me\"", "\"Save changes\"")).unwrap();
+    browser
+        .wait_for("p", "document.querySelector('[data-studio-component=Button] button')?.innerText === 'Save changes'", WAIT)
+        .await;
+
+    let fresh = checkout.path().join("src/components/Toggle/Toggle.tsx");
+    fs::create_dir_all(fresh.parent().unwrap()).unwrap();
+    fs::write(&fresh, "export function Toggle() { return <label><input type=\"checkbox\" /> Dark mode</label>; }\n").unwrap();
+    browser.wait_for("p", "document.querySelector('[data-studio-component=Toggle]')?.innerText.includes('Dark mode')", WAIT).await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "p",
+                "document.documentElement.dataset.studioReady === '7' && 7",
+                WAIT
+            )
+            .await,
+        7
+    );
+
+    fs::remove_file(checkout.path().join("src/components/Avatar.tsx")).unwrap();
+    browser
+        .wait_for(
+            "p",
+            "!document.querySelector('[data-studio-component=Avatar]')",
+            WAIT,
+        )
+        .await;
+    let names = browser.component_names("p").await;
+    assert_eq!(
+        names,
+        ["Alert", "InlineAlert", "Badge", "Button", "Card", "Toggle"]
+    );
+
+    assert_eq!(
+        browser.eval("p", "window.__studioBoot").await,
+        boot,
+        "the page reloaded instead of hot-updating"
+    );
+    browser.close().await;
+    vite.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_component_shows_its_error_in_place_and_the_others_stay() {
+    let checkout = support::sample_checkout("render-errors-");
+    let components = checkout.path().join("src/components");
+    fs::write(
+        components.join("Boom.tsx"),
+        "export function Boom(): never { throw new Error('kaboom: no data'); }\n",
+    )
+    .unwrap();
+    fs::write(
+        components.join("Typo.tsx"),
+        "export function Typo() { return <div>; }\n",
+    )
+    .unwrap();
+    let prepared = support::prepare(
+        &support::shared_renderer(),
+        &support::spec(checkout.path(), None),
+    )
+    .await;
+    let vite = Vite::start(&prepared.launch);
+    vite.wait_ready().await;
+    let mut browser = Browser::launch().await;
+    browser.open("p", vite.url.as_str()).await;
+    browser.wait_ready("p").await;
+
+    let boom_error = browser.wait_for("p", "document.querySelector('[data-studio-component=Boom] [data-studio-error]')?.dataset.studioError", WAIT).await;
+    assert!(
+        boom_error.as_str().unwrap().contains("kaboom: no data"),
+        "{boom_error}"
+    );
+    let typo = browser.wait_for("p", "document.querySelector('[data-studio-broken-file=\"src/components/Typo.tsx\"]')?.innerText", WAIT).await;
+    assert!(typo.as_str().unwrap().contains("failed to load"), "{typo}");
+    for name in SAMPLE_COMPONENTS {
+        let ok = browser
+            .eval("p", &format!("(() => {{ const c = document.querySelector('[data-studio-component={name}]'); return !!c && !c.querySelector('[data-studio-error]') && c.querySelector('.studio-card__stage').innerText.length > 0; }})()"))
+            .await;
+        assert_eq!(ok, true, "{name} should still render");
+    }
+
+    // Fixing the component brings it back in place.
+    fs::write(
+        components.join("Boom.tsx"),
+        "export function Boom() { return <p>fixed now</p>; }\n",
+    )
+    .unwrap();
+    browser.wait_for("p", "document.querySelector('[data-studio-component=Boom]')?.innerText.includes('fixed now')", WAIT).await;
+    browser.close().await;
+    vite.stop().await;
+}
