@@ -1,0 +1,430 @@
+//! The shared backend: a PostgreSQL database that several Studio servers may use at once.
+//!
+//! Every write is one statement or one transaction committed with PostgreSQL's default
+//! `synchronous_commit = on`: when a call returns, the server has flushed it to its WAL. The
+//! statements mirror the SQLite backend's; where PostgreSQL differs it is said at the spot
+//! (arrays instead of JSON lists, a data-modifying CTE for event sequences, an advisory lock for
+//! port allocation).
+
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::types::Json;
+use studio_core::{CommitInfo, Event, EventKind, SandboxId, SandboxStatus};
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::error::{BoxError, Result, StoreError, constraint_violation, for_sandbox};
+use crate::migrations::{self, MigrationReport};
+use crate::model::{
+    NewSandbox, PortLease, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
+    terminal_statuses,
+};
+use crate::rows::{
+    self, CommitRow, EventRow, LeaseRow, SandboxParams, SandboxRow, commit_columns, event_columns,
+    lease_columns, sandbox_columns,
+};
+use crate::sqlite::TRY_LEASE_SQL;
+use crate::url::{Backend, redact_url};
+
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a call waits for a pooled connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+/// Attempts of `lease_next_port` before giving up on a range that stays contended.
+const LEASE_ATTEMPTS: usize = 64;
+
+/// The PostgreSQL [`Store`]. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<(Self, MigrationReport)> {
+        let open_err = |source: BoxError| StoreError::Open {
+            url: redact_url(url),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| open_err(e.into()))?
+            .application_name("studio");
+        // One plain connection first: a pool retries an unreachable server until its acquire
+        // timeout and then only says "pool timed out"; a single attempt says why it failed.
+        let mut conn = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| open_err(e.into()))?;
+        let report = migrations::run_postgres(&mut conn)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                url: redact_url(url),
+                source,
+            })?;
+        conn.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // Ping a pooled connection before use only if it sat idle for a while (the server may
+            // have restarted meanwhile); pinging every time would double the round trips of a
+            // busy server.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_lazy_with(options);
+        Ok((Self { pool }, report))
+    }
+
+    async fn set_rolled_back(
+        &self,
+        id: &SandboxId,
+        hashes: &[String],
+        rolled_back: bool,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE commits SET rolled_back = $3 \
+             WHERE sandbox_id = $1 AND rolled_back <> $3 AND hash = ANY($2)",
+        )
+        .bind(id.to_string())
+        .bind(hashes)
+        .bind(rolled_back)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn ensure_found(rows_affected: u64, id: &SandboxId) -> Result<()> {
+    if rows_affected == 0 {
+        return Err(StoreError::SandboxNotFound(id.clone()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn insert_sandbox(&self, new: &NewSandbox) -> Result<SandboxRecord> {
+        let p = SandboxParams::new(new)?;
+        let sql = concat!(
+            "INSERT INTO sandboxes (id, kind, repository, base_branch, branch, work_dir, status, \
+               auto_commit, commit_pattern, timeout_secs, max_restarts, components, github_repo, \
+               setup, wrapper, created_at, last_activity_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+             RETURNING ",
+            sandbox_columns!()
+        );
+        let row: SandboxRow = sqlx::query_as(sql)
+            .bind(new.id.to_string())
+            .bind(&new.kind)
+            .bind(&new.repository)
+            .bind(&new.base_branch)
+            .bind(&new.branch)
+            .bind(p.work_dir)
+            .bind(new.status.as_str())
+            .bind(new.config.auto_commit)
+            .bind(&new.config.commit_pattern.0)
+            .bind(p.timeout_secs)
+            .bind(p.max_restarts)
+            .bind(p.components)
+            .bind(&new.config.github_repo)
+            .bind(p.setup)
+            .bind(&new.config.wrapper)
+            .bind(new.created_at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match constraint_violation(&e) {
+                Some(sqlx::error::ErrorKind::UniqueViolation) => {
+                    StoreError::SandboxExists(new.id.clone())
+                }
+                _ => e.into(),
+            })?;
+        row.try_into()
+    }
+
+    async fn get_sandbox(&self, id: &SandboxId) -> Result<Option<SandboxRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            sandbox_columns!(),
+            " FROM sandboxes WHERE id = $1"
+        );
+        let row: Option<SandboxRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(SandboxRecord::try_from).transpose()
+    }
+
+    async fn list_sandboxes(&self, filter: &SandboxFilter) -> Result<Vec<SandboxRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            sandbox_columns!(),
+            " FROM sandboxes WHERE $1::text[] IS NULL OR status = ANY($1) \
+             ORDER BY created_at, id"
+        );
+        let found: Vec<SandboxRow> = sqlx::query_as(sql)
+            .bind(filter.status_strings())
+            .fetch_all(&self.pool)
+            .await?;
+        rows::rows_into(found)
+    }
+
+    async fn delete_sandbox(&self, id: &SandboxId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sandboxes WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_status(
+        &self,
+        id: &SandboxId,
+        status: SandboxStatus,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sandboxes SET status = $2, \
+               finished_at = CASE WHEN $3 THEN COALESCE(finished_at, $4) ELSE finished_at END \
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(status.is_terminal())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        ensure_found(done.rows_affected(), id)
+    }
+
+    async fn update_runtime(&self, id: &SandboxId, runtime: &RuntimeState) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sandboxes SET renderer_port = $2, adoption = $3, restarts = $4 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(runtime.renderer_port.map(i32::from))
+        .bind(runtime.adoption.as_ref().map(Json))
+        .bind(rows::to_i32("restart count", runtime.restarts)?)
+        .execute(&self.pool)
+        .await?;
+        ensure_found(done.rows_affected(), id)
+    }
+
+    async fn touch_activity(&self, id: &SandboxId, at: OffsetDateTime) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sandboxes SET last_activity_at = GREATEST(last_activity_at, $2) WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        ensure_found(done.rows_affected(), id)
+    }
+
+    async fn set_pull_request(&self, id: &SandboxId, pr: &PullRequest) -> Result<()> {
+        let done = sqlx::query("UPDATE sandboxes SET pr_url = $2, pr_number = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(&pr.url)
+            .bind(rows::to_i64("pull request number", pr.number)?)
+            .execute(&self.pool)
+            .await?;
+        ensure_found(done.rows_affected(), id)
+    }
+
+    async fn record_commit(&self, id: &SandboxId, commit: &CommitInfo) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO commits (sandbox_id, hash, message, committed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sandbox_id, hash) DO UPDATE SET rolled_back = FALSE",
+        )
+        .bind(id.to_string())
+        .bind(&commit.hash)
+        .bind(&commit.message)
+        .bind(commit.timestamp)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| for_sandbox(e, id))?;
+        Ok(())
+    }
+
+    async fn mark_rolled_back(&self, id: &SandboxId, hashes: &[String]) -> Result<u64> {
+        self.set_rolled_back(id, hashes, true).await
+    }
+
+    async fn mark_restored(&self, id: &SandboxId, hashes: &[String]) -> Result<u64> {
+        self.set_rolled_back(id, hashes, false).await
+    }
+
+    async fn commits(&self, id: &SandboxId) -> Result<Vec<StoredCommit>> {
+        let sql = concat!(
+            "SELECT ",
+            commit_columns!(),
+            " FROM commits WHERE sandbox_id = $1 ORDER BY id"
+        );
+        let found: Vec<CommitRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().map(StoredCommit::from).collect())
+    }
+
+    async fn append_event(&self, id: &SandboxId, kind: EventKind, payload: Value) -> Result<Event> {
+        // One statement, so one atomic unit: the UPDATE takes the sandbox row's lock (concurrent
+        // appenders of the same sandbox queue on it) and the INSERT commits with it. No row
+        // comes back when the sandbox does not exist.
+        let seq: Option<i64> = sqlx::query_scalar(
+            "WITH next AS ( \
+               UPDATE sandboxes SET next_event_seq = next_event_seq + 1 WHERE id = $1 \
+               RETURNING next_event_seq - 1 AS seq) \
+             INSERT INTO events (sandbox_id, seq, kind, payload, created_at) \
+             SELECT $1, seq, $2, $3, $4 FROM next RETURNING seq",
+        )
+        .bind(id.to_string())
+        .bind(kind.as_str())
+        .bind(Json(&payload))
+        .bind(OffsetDateTime::now_utc())
+        .fetch_optional(&self.pool)
+        .await?;
+        let seq = seq.ok_or_else(|| StoreError::SandboxNotFound(id.clone()))?;
+        let seq = u64::try_from(seq).map_err(|e| crate::error::corrupt("event seq", e))?;
+        Ok(Event { kind, payload, seq })
+    }
+
+    async fn events_since(&self, id: &SandboxId, since: u64, limit: u32) -> Result<Vec<Event>> {
+        let sql = concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE sandbox_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let found: Vec<EventRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .bind(rows::seq_bound(since))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows::rows_into(found)
+    }
+
+    async fn prune_events(&self, older_than: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+            .bind(older_than)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn lease_next_port(
+        &self,
+        id: &SandboxId,
+        range: RangeInclusive<u16>,
+        skip: &BTreeSet<u16>,
+    ) -> Result<u16> {
+        // One statement picks the lowest port that is neither leased nor skipped and inserts it.
+        // Another server or task may insert the same port between our snapshot and our insert:
+        // the primary key arbitrates, ON CONFLICT DO NOTHING returns no row, and we look again.
+        // Each lost race means someone else got a port, so a few attempts per contender suffice;
+        // only when no candidate is left at all is the range exhausted.
+        let skip: Vec<i32> = skip.iter().map(|&p| i32::from(p)).collect();
+        for _ in 0..LEASE_ATTEMPTS {
+            let leased: Option<i32> = sqlx::query_scalar(
+                "INSERT INTO port_leases (port, sandbox_id, leased_at) \
+                 SELECT p, $1, $2 FROM generate_series($3::integer, $4::integer) AS p \
+                 WHERE p <> ALL($5) AND NOT EXISTS (SELECT 1 FROM port_leases l WHERE l.port = p) \
+                 ORDER BY p LIMIT 1 \
+                 ON CONFLICT (port) DO NOTHING \
+                 RETURNING port",
+            )
+            .bind(id.to_string())
+            .bind(OffsetDateTime::now_utc())
+            .bind(i32::from(*range.start()))
+            .bind(i32::from(*range.end()))
+            .bind(&skip)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| for_sandbox(e, id))?;
+            if let Some(port) = leased {
+                return u16::try_from(port).map_err(|e| crate::error::corrupt("leased port", e));
+            }
+            let any_free: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM generate_series($1::integer, $2::integer) AS p \
+                 WHERE p <> ALL($3) AND NOT EXISTS (SELECT 1 FROM port_leases l WHERE l.port = p))",
+            )
+            .bind(i32::from(*range.start()))
+            .bind(i32::from(*range.end()))
+            .bind(&skip)
+            .fetch_one(&self.pool)
+            .await?;
+            if !any_free {
+                break;
+            }
+        }
+        Err(StoreError::NoFreePort { range })
+    }
+
+    async fn try_lease_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
+        let held: Option<i32> = sqlx::query_scalar(TRY_LEASE_SQL)
+            .bind(i32::from(port))
+            .bind(id.to_string())
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| for_sandbox(e, id))?;
+        Ok(held.is_some())
+    }
+
+    async fn release_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM port_leases WHERE port = $1 AND sandbox_id = $2")
+            .bind(i32::from(port))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn release_ports(&self, id: &SandboxId) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM port_leases WHERE sandbox_id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn port_leases(&self) -> Result<Vec<PortLease>> {
+        let sql = concat!(
+            "SELECT ",
+            lease_columns!(),
+            " FROM port_leases ORDER BY port"
+        );
+        let found: Vec<LeaseRow> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
+        rows::rows_into(found)
+    }
+
+    async fn reclaim_stale_leases(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM port_leases WHERE sandbox_id NOT IN \
+               (SELECT id FROM sandboxes WHERE status <> ALL($1))",
+        )
+        .bind(terminal_statuses())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
