@@ -1,0 +1,213 @@
+//! Session checkouts: linked worktrees of the mirror, made cold or claimed from a prepared spare.
+//!
+//! A linked worktree shares the mirror's object database and refs, so creating one costs the
+//! files of one commit, never the repository's history. Its administrative data lives in
+//! `<mirror>/worktrees/<name>/` (`gitdir` points at the checkout's `.git` file, which points
+//! back); removing a session removes both and leaves the mirror.
+//!
+//! Writing 10,000 files takes hundreds of milliseconds on an ordinary disk no matter who writes
+//! them, so a fast session start cannot come from a faster checkout. Instead a *spare* worktree
+//! (detached at a recent base commit) is prepared in the background, and a session claims it with
+//! two `rename(2)` calls (working tree and administrative directory, the same thing
+//! `git worktree move` does) plus a path-by-path update from the spare's commit to the session's
+//! base (see `sync.rs`). Nothing is shared between checkouts, so in-place writes by editors or
+//! dev servers cannot leak from one session into another.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use git2::{Oid, Repository, WorktreeAddOptions};
+
+use crate::error::{GitContext, GitError, Result};
+
+/// Branches that exist only while a spare is being created (libgit2 wants a branch for a new
+/// worktree; the spare is detached right after).
+const SPARE_BRANCH_PREFIX: &str = "studio-spare/";
+const SPARE_NAME_PREFIX: &str = "spare-";
+
+/// A prepared checkout, detached at `at`, not yet owned by any session.
+#[derive(Debug, Clone)]
+pub(crate) struct Spare {
+    pub name: String,
+    pub path: PathBuf,
+    pub at: Oid,
+}
+
+pub(crate) fn admin_dir(mirror: &Repository, name: &str) -> PathBuf {
+    mirror.path().join("worktrees").join(name)
+}
+
+/// Creates worktree `name` at `path` with `branch_ref` checked out (a full checkout).
+pub(crate) fn add_worktree(
+    mirror: &Repository,
+    name: &str,
+    path: &Path,
+    branch_ref: &str,
+) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| GitError::io("create checkout parent directory", e))?;
+    }
+    let reference = mirror.find_reference(branch_ref).context("find branch")?;
+    let mut options = WorktreeAddOptions::new();
+    options.reference(Some(&reference));
+    mirror
+        .worktree(name, path, Some(&options))
+        .context("create worktree")?;
+    Ok(())
+}
+
+/// Removes worktree `name`: its working tree (wherever the administrative data says it is) and
+/// its administrative directory. Idempotent. If `expected` is given and the worktree is
+/// registered elsewhere, nothing is removed: we never delete a directory we did not create.
+pub(crate) fn remove_worktree(
+    mirror: &Repository,
+    name: &str,
+    expected: Option<&Path>,
+) -> Result<()> {
+    let admin = admin_dir(mirror, name);
+    let registered = registered_path(&admin);
+    if let (Some(registered), Some(expected)) = (&registered, expected) {
+        let expected = std::fs::canonicalize(expected).unwrap_or_else(|_| expected.to_path_buf());
+        if *registered != expected && registered.exists() {
+            return Err(GitError::SessionNotFound {
+                sandbox_id: name.to_owned(),
+                path: expected,
+                reason: format!("the worktree is registered at {}", registered.display()),
+            });
+        }
+    }
+    // Without administrative data, remove `expected` only if its `.git` file points at `admin`.
+    let ours = |dir: &Path| {
+        std::fs::read_to_string(dir.join(".git"))
+            .is_ok_and(|link| link.trim_end() == format!("gitdir: {}", admin.display()))
+    };
+    let checkout = registered.or_else(|| expected.filter(|d| ours(d)).map(Path::to_path_buf));
+    if let Some(dir) = checkout {
+        remove_dir_if_present(&dir).map_err(|e| GitError::io("remove checkout", e))?;
+    }
+    remove_dir_if_present(&admin).map_err(|e| GitError::io("remove worktree metadata", e))
+}
+
+/// Where the administrative data says the working tree is (`gitdir` minus `/.git`).
+pub(crate) fn registered_path(admin: &Path) -> Option<PathBuf> {
+    let gitdir = std::fs::read_to_string(admin.join("gitdir")).ok()?;
+    Path::new(gitdir.trim_end()).parent().map(Path::to_path_buf)
+}
+
+fn remove_dir_if_present(dir: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Prepares a spare worktree under `spares_dir`, detached at `at`. Slow (a full checkout); run
+/// it in the background.
+pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Result<Spare> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let token = format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let spare = Spare {
+        name: format!("{SPARE_NAME_PREFIX}{token}"),
+        path: spares_dir.join(&token),
+        at,
+    };
+    let branch = format!("{SPARE_BRANCH_PREFIX}{token}");
+    let built = (|| {
+        let commit = mirror.find_commit(at).context("find spare commit")?;
+        mirror
+            .branch(&branch, &commit, true)
+            .context("create spare branch")?;
+        add_worktree(
+            mirror,
+            &spare.name,
+            &spare.path,
+            &format!("refs/heads/{branch}"),
+        )?;
+        let worktree = Repository::open(&spare.path).context("open spare")?;
+        worktree.set_head_detached(at).context("detach spare")
+    })();
+    if let Ok(mut b) = mirror.find_branch(&branch, git2::BranchType::Local) {
+        let _ = b.delete();
+    }
+    match built {
+        Ok(()) => Ok(spare),
+        Err(e) => {
+            let _ = remove_worktree(mirror, &spare.name, None);
+            Err(e)
+        }
+    }
+}
+
+/// Moves `spare` to `checkout` and renames its administrative data to `name`. On error the spare
+/// is left where it was (or removed if it could not be put back) and the caller falls back to a
+/// cold checkout.
+pub(crate) fn claim_spare(
+    mirror: &Repository,
+    spare: &Spare,
+    name: &str,
+    checkout: &Path,
+) -> Result<()> {
+    let from_admin = admin_dir(mirror, &spare.name);
+    let to_admin = admin_dir(mirror, name);
+    if let Some(parent) = checkout.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| GitError::io("create checkout parent directory", e))?;
+    }
+    // `rename` onto an existing empty directory would succeed and hide a caller's mistake.
+    if checkout.exists() {
+        return Err(GitError::io(
+            "claim spare checkout",
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        ));
+    }
+    std::fs::rename(&spare.path, checkout).map_err(|e| GitError::io("move spare checkout", e))?;
+    if let Err(e) = std::fs::rename(&from_admin, &to_admin) {
+        if std::fs::rename(checkout, &spare.path).is_err() {
+            let _ = remove_worktree(mirror, &spare.name, None);
+        }
+        return Err(GitError::io("rename spare worktree metadata", e));
+    }
+    let canonical =
+        std::fs::canonicalize(checkout).map_err(|e| GitError::io("resolve checkout", e))?;
+    let relink = std::fs::write(
+        to_admin.join("gitdir"),
+        format!("{}\n", canonical.join(".git").display()),
+    )
+    .and_then(|()| {
+        std::fs::write(
+            canonical.join(".git"),
+            format!("gitdir: {}\n", to_admin.display()),
+        )
+    });
+    relink.map_err(|e| GitError::io("relink claimed checkout", e))
+}
+
+/// Removes every spare left by an earlier process (their state is unknown) and their branches.
+pub(crate) fn purge_spares(mirror: &Repository, spares_dir: &Path) {
+    if let Ok(names) = mirror.worktrees() {
+        for name in names.iter().flatten().flatten() {
+            if name.starts_with(SPARE_NAME_PREFIX) {
+                let _ = remove_worktree(mirror, name, None);
+            }
+        }
+    }
+    let _ = remove_dir_if_present(spares_dir);
+    if let Ok(branches) = mirror.branches(Some(git2::BranchType::Local)) {
+        for (mut branch, _) in branches.flatten() {
+            if branch
+                .name()
+                .ok()
+                .flatten()
+                .is_some_and(|n| n.starts_with(SPARE_BRANCH_PREFIX))
+            {
+                let _ = branch.delete();
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Studio's git layer: every design session works on its own branch, and every edit is a commit.
+//!
+//! This is the only crate that imports `git2`. Everything it does runs on tokio's blocking pool;
+//! the async API never blocks the runtime.
+//!
+//! # Layout on disk
+//!
+//! ```text
+//! <data_dir>/mirrors/<slug>-<hash>.git     one bare mirror per repository source
+//! <data_dir>/sandboxes/<sb_id>/repo        a session checkout (linked worktree of the mirror)
+//! <data_dir>/spares/<mirror>/<n>           a prepared checkout waiting for the next session
+//! ```
+//!
+//! # How a session works
+//!
+//! - [`GitWorkspace::open_session`] fetches the mirror (fetches of one mirror are serialized),
+//!   creates `design/studio-<hex>` at the base branch, and checks it out as a linked worktree,
+//!   so the checkout costs one commit's files, never the history. If a spare checkout is ready
+//!   it is claimed by renaming instead (see `checkout.rs`). Failures leave nothing behind.
+//! - [`Session::write_file`] and [`Session::delete_file`] pass the path guard (`path_guard.rs`),
+//!   write atomically (temp file + rename), and commit exactly the touched path with the message
+//!   pattern. Identical content makes no commit.
+//! - [`Session::rollback`] moves the branch back (or forward) to a commit of the session,
+//!   updating only the paths that differ, after keeping the old head under
+//!   `refs/studio/<hex>/undo/<n>`: no commit is ever lost.
+//! - [`Session::push`] publishes the branch, forcing only over the value we pushed last.
+//! - [`GitWorkspace::remove_session`] removes the checkout, its worktree metadata and the
+//!   session's refs; the mirror stays for the next session.
+//!
+//! # Invariants
+//!
+//! - Paths written or deleted are inside the working tree, never in `.git`, `.studio/` or
+//!   `node_modules/`, never through a symlink that leaves the tree.
+//! - A commit contains exactly the paths its request touched.
+//! - Every commit a session ever made stays reachable from a ref until the session is removed.
+//! - Operations of one session are serialized; sessions share nothing mutable but the mirror's
+//!   object database and refs (distinct ref names per session; libgit2 locks each ref).
+//! - Tokens never appear in URLs on disk, in logs or in errors.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), studio_git::GitError> {
+//! use studio_core::{CommitPattern, SandboxId};
+//! use studio_git::{GitConfig, GitWorkspace, RollbackTarget};
+//!
+//! let workspace = GitWorkspace::new(GitConfig::new("/var/lib/studio"));
+//! let id = SandboxId::from_random([7; 8]);
+//! let session = workspace.open_session("https://github.com/acme/ui.git", None, &id).await?;
+//! let pattern = CommitPattern::default();
+//! session.write_file("src/Button.tsx", "export {}", "Round corners", &pattern).await?;
+//! session.rollback(RollbackTarget::Steps(1)).await?;
+//! session.push().await?;
+//! workspace.remove_session(&id, &session.info().checkout).await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod checkout;
+mod config;
+mod core;
+mod error;
+mod files;
+mod mirror;
+mod path_guard;
+mod push;
+mod refs;
+mod rollback;
+mod session;
+mod source;
+mod spares;
+mod sync;
+mod workspace;
+
+pub use config::{Author, DEFAULT_MAX_FILE_BYTES, GitConfig};
+pub use error::{GitError, Result};
+pub use path_guard::{PathRefusal, RepoPath};
+pub use rollback::RollbackTarget;
+pub use session::{Session, SessionInfo};
+pub use studio_core::SecretToken;
+pub use workspace::GitWorkspace;

@@ -1,0 +1,63 @@
+//! The names a session uses inside the mirror, all derived from the sandbox id's hex.
+//!
+//! | name | what |
+//! | --- | --- |
+//! | `refs/heads/design/studio-<hex>` | the session branch |
+//! | `refs/studio/<hex>/base` | the commit the session started from |
+//! | `refs/studio/<hex>/undo/<n>` | heads that a rollback moved away from (kept reachable) |
+//! | `refs/studio/<hex>/pushed` | the last value we pushed (the lease of the next push) |
+//! | `worktrees/studio-<hex>` | the checkout's administrative directory |
+//!
+//! `refs/studio/*` is outside `refs/heads/*` and `refs/remotes/*`, so fetches never touch it,
+//! and git's garbage collection treats it like any other ref: undone commits are never pruned.
+
+use studio_core::SandboxId;
+
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRefs {
+    hex: String,
+    branch_name: String,
+}
+
+impl SessionRefs {
+    pub fn new(id: &SandboxId) -> Self {
+        Self {
+            hex: id.hex().to_owned(),
+            branch_name: id.branch(),
+        }
+    }
+
+    /// `design/studio-<hex>`, the short branch name.
+    pub fn branch_name(&self) -> &str {
+        &self.branch_name
+    }
+
+    pub fn branch(&self) -> String {
+        format!("refs/heads/{}", self.branch_name)
+    }
+
+    pub fn base(&self) -> String {
+        format!("refs/studio/{}/base", self.hex)
+    }
+
+    pub fn pushed(&self) -> String {
+        format!("refs/studio/{}/pushed", self.hex)
+    }
+
+    pub fn undo_prefix(&self) -> String {
+        format!("refs/studio/{}/undo/", self.hex)
+    }
+
+    pub fn undo(&self, n: u64) -> String {
+        format!("{}{n}", self.undo_prefix())
+    }
+
+    /// Everything under `refs/studio/<hex>/`, for cleanup.
+    pub fn all_glob(&self) -> String {
+        format!("refs/studio/{}/*", self.hex)
+    }
+
+    pub fn worktree_name(&self) -> String {
+        format!("studio-{}", self.hex)
+    }
+}

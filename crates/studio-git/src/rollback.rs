@@ -1,0 +1,172 @@
+//! Rollback: move the session branch to an earlier (or undone) commit without losing anything.
+//!
+//! Order of work, chosen so that a crash at any point loses no commit:
+//! 1. validate the target (it must belong to this session),
+//! 2. keep the current head reachable under `refs/studio/<hex>/undo/<n>` (unless an undo ref
+//!    already reaches it),
+//! 3. update only the paths that differ between the head (plus staged edits) and the target,
+//!    in the working tree and the index (`sync.rs`),
+//! 4. move the branch, with a compare-and-swap on the head we started from.
+//!
+//! A commit belongs to the session if it is the base, or if it descends from the base and is
+//! reachable from the branch head or an undo ref. So rolling *forward* to an undone commit works,
+//! while the base's ancestors and other sessions' commits are refused.
+
+use git2::Oid;
+use studio_core::CommitInfo;
+
+use crate::core::{SessionCore, commit_info};
+use crate::error::{GitContext, GitError, Result};
+use crate::sync;
+
+/// Where to roll back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackTarget {
+    /// Undo the last `n` commits of the branch (following first parents). `n` may reach, but not
+    /// pass, the session's base.
+    Steps(u32),
+    /// A commit of this session, by full or abbreviated (at least 4 hex digits) hash. Includes
+    /// commits undone by earlier rollbacks, and the base itself.
+    Commit(String),
+}
+
+impl SessionCore {
+    pub fn rollback(&mut self, target: &RollbackTarget) -> Result<CommitInfo> {
+        let head = self.head()?.id();
+        let target = match target {
+            RollbackTarget::Steps(n) => self.steps_back(head, *n)?,
+            RollbackTarget::Commit(hash) => self.session_commit(head, hash)?,
+        };
+        if target != head {
+            self.keep_reachable(head)?;
+            self.move_worktree(head, target)?;
+            self.repo
+                .reference_matching(
+                    &self.refs.branch(),
+                    target,
+                    true,
+                    head,
+                    &format!("studio: rollback to {target}"),
+                )
+                .context("move session branch")?;
+        }
+        let commit = self.repo.find_commit(target).context("read commit")?;
+        Ok(commit_info(&commit))
+    }
+
+    fn steps_back(&self, head: Oid, steps: u32) -> Result<Oid> {
+        if steps == 0 {
+            return Err(GitError::RollbackOutOfRange {
+                requested: 0,
+                available: self.history()?.len() as u32,
+            });
+        }
+        let mut at = head;
+        for taken in 0..steps {
+            if at == self.base {
+                return Err(GitError::RollbackOutOfRange {
+                    requested: steps,
+                    available: taken,
+                });
+            }
+            let commit = self.repo.find_commit(at).context("read commit")?;
+            at = commit.parent_id(0).context("read parent")?;
+        }
+        Ok(at)
+    }
+
+    fn session_commit(&self, head: Oid, hash: &str) -> Result<Oid> {
+        let unknown = || GitError::UnknownCommit {
+            commit: hash.to_owned(),
+        };
+        let hash = hash.trim();
+        if !(4..=40).contains(&hash.len()) || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(unknown());
+        }
+        let oid = self
+            .repo
+            .find_commit_by_prefix(hash)
+            .map_err(|_| unknown())?
+            .id();
+        let not_in_session = || GitError::NotInSession {
+            commit: oid.to_string(),
+        };
+        if oid == self.base {
+            return Ok(oid);
+        }
+        if !self.descends(oid, self.base)? {
+            return Err(not_in_session());
+        }
+        for tip in std::iter::once(head).chain(self.undo_tips()?.into_iter().map(|(_, t)| t)) {
+            if tip == oid || self.descends(tip, oid)? {
+                return Ok(oid);
+            }
+        }
+        Err(not_in_session())
+    }
+
+    /// Creates `undo/<n>` for `head` unless an existing undo ref already reaches it.
+    fn keep_reachable(&self, head: Oid) -> Result<()> {
+        let tips = self.undo_tips()?;
+        for (_, tip) in &tips {
+            if *tip == head || self.descends(*tip, head)? {
+                return Ok(());
+            }
+        }
+        let next = tips.iter().map(|(n, _)| n + 1).max().unwrap_or(1);
+        self.repo
+            .reference(
+                &self.refs.undo(next),
+                head,
+                false,
+                "studio: keep commits undone by a rollback",
+            )
+            .context("keep undone commits")?;
+        Ok(())
+    }
+
+    fn undo_tips(&self) -> Result<Vec<(u64, Oid)>> {
+        let prefix = self.refs.undo_prefix();
+        let mut tips = Vec::new();
+        let refs = self
+            .repo
+            .references_glob(&format!("{prefix}*"))
+            .context("list undo refs")?;
+        for reference in refs {
+            let reference = reference.context("read undo ref")?;
+            let number = reference
+                .name()
+                .ok()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let (Some(number), Some(target)) = (number, reference.target()) {
+                tips.push((number, target));
+            }
+        }
+        Ok(tips)
+    }
+
+    fn descends(&self, commit: Oid, ancestor: Oid) -> Result<bool> {
+        self.repo
+            .graph_descendant_of(commit, ancestor)
+            .context("compare commits")
+    }
+
+    /// Makes the working tree and index equal to `to`, touching only differing paths.
+    pub(crate) fn move_worktree(&self, from: Oid, to: Oid) -> Result<()> {
+        let from_tree = self
+            .repo
+            .find_commit(from)
+            .and_then(|c| c.tree())
+            .context("read tree")?;
+        let to_tree = self
+            .repo
+            .find_commit(to)
+            .and_then(|c| c.tree())
+            .context("read tree")?;
+        let mut index = self.repo.index().context("open index")?;
+        let paths = sync::changed_paths(&self.repo, &from_tree, &to_tree, Some(&index))?;
+        sync::apply(&self.repo, &self.root, &mut index, &to_tree, &paths)?;
+        index.write().context("write index")
+    }
+}

@@ -1,0 +1,417 @@
+//! [`GitWorkspace`]: opens, reopens and removes sessions; owns the mirrors and their locks.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use git2::{BranchType, Repository};
+use studio_core::SandboxId;
+
+use crate::checkout;
+use crate::config::GitConfig;
+use crate::core::SessionCore;
+use crate::error::{GitContext, GitError, Result};
+use crate::mirror::{self, Base};
+use crate::refs::SessionRefs;
+use crate::session::{Session, SessionInfo};
+use crate::source::RepoSource;
+use crate::spares::SparePool;
+
+/// The git side of Studio: one bare mirror per repository, one worktree per session.
+///
+/// Cheap to clone (an `Arc`); all clones share mirrors, locks and spare checkouts.
+#[derive(Clone)]
+pub struct GitWorkspace {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: GitConfig,
+    mirrors: Mutex<HashMap<String, Arc<MirrorState>>>,
+}
+
+/// Per-mirror coordination inside this process.
+pub(crate) struct MirrorState {
+    /// Held while fetching and while creating or deleting session refs, so that concurrent
+    /// sessions of one repository never fetch into the same mirror at once.
+    pub fetch: Mutex<()>,
+    pub spares: Mutex<SparePool>,
+}
+
+impl fmt::Debug for GitWorkspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitWorkspace")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a std mutex, recovering from poisoning: the guarded data are plain flags and an
+/// optional spare, which stay consistent even if a holder panicked.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl GitWorkspace {
+    pub fn new(config: GitConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                mirrors: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &GitConfig {
+        &self.inner.config
+    }
+
+    /// Where [`GitWorkspace::open_session`] puts a sandbox's checkout:
+    /// `<data_dir>/sandboxes/<sandbox id>/repo`.
+    pub fn default_checkout(&self, sandbox_id: &SandboxId) -> PathBuf {
+        self.inner
+            .config
+            .data_dir
+            .join("sandboxes")
+            .join(sandbox_id.to_string())
+            .join("repo")
+    }
+
+    /// Fetches the repository's mirror (creating it on first use), creates branch
+    /// `design/studio-<hex>` at the base branch (`base_branch`, or the remote's default branch)
+    /// and checks it out at [`GitWorkspace::default_checkout`].
+    pub async fn open_session(
+        &self,
+        repository: &str,
+        base_branch: Option<&str>,
+        sandbox_id: &SandboxId,
+    ) -> Result<Session> {
+        let checkout = self.default_checkout(sandbox_id);
+        self.open_session_at(repository, base_branch, sandbox_id, checkout)
+            .await
+    }
+
+    /// Like [`GitWorkspace::open_session`], with the checkout at `checkout` (which must not
+    /// exist, or be an empty directory). On any error nothing is left behind: no branch, no
+    /// worktree, no directory.
+    pub async fn open_session_at(
+        &self,
+        repository: &str,
+        base_branch: Option<&str>,
+        sandbox_id: &SandboxId,
+        checkout: PathBuf,
+    ) -> Result<Session> {
+        let (repository, base_branch) = (repository.to_owned(), base_branch.map(str::to_owned));
+        let id = sandbox_id.clone();
+        let inner = Arc::clone(&self.inner);
+        let started = Instant::now();
+        let (session, mirror_name, base, spare_used) =
+            blocking(move || inner.open(&repository, base_branch.as_deref(), &id, &checkout))
+                .await?;
+        tracing::info!(
+            sandbox = %session.info().sandbox_id,
+            repository = %session.info().repository,
+            base = %session.info().base_branch,
+            spare_used,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "git session opened"
+        );
+        self.refill_spare(mirror_name, base.commit);
+        Ok(session)
+    }
+
+    /// Reattaches to an existing session after a restart (no fetch, no checkout).
+    pub async fn reopen_session(
+        &self,
+        repository: &str,
+        sandbox_id: &SandboxId,
+        checkout: &Path,
+    ) -> Result<Session> {
+        let (repository, id, checkout) = (
+            repository.to_owned(),
+            sandbox_id.clone(),
+            checkout.to_path_buf(),
+        );
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.reopen(&repository, &id, &checkout)).await
+    }
+
+    /// Removes a session's checkout, its worktree metadata and its refs (branch, base, undo,
+    /// pushed); the mirror stays. Idempotent. Refuses (and removes nothing) if the session's
+    /// worktree is registered at a different path than `checkout`.
+    pub async fn remove_session(&self, sandbox_id: &SandboxId, checkout: &Path) -> Result<()> {
+        let (id, checkout) = (sandbox_id.clone(), checkout.to_path_buf());
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.remove(&id, &checkout)).await
+    }
+}
+
+impl Inner {
+    pub(crate) fn mirror_state(&self, name: &str) -> Arc<MirrorState> {
+        let mut mirrors = lock(&self.mirrors);
+        Arc::clone(mirrors.entry(name.to_owned()).or_insert_with(|| {
+            Arc::new(MirrorState {
+                fetch: Mutex::new(()),
+                spares: Mutex::new(SparePool::default()),
+            })
+        }))
+    }
+
+    fn open(
+        &self,
+        repository: &str,
+        base_branch: Option<&str>,
+        id: &SandboxId,
+        checkout: &Path,
+    ) -> Result<(Session, String, Base, bool)> {
+        let source = RepoSource::parse(repository)?;
+        let refs = SessionRefs::new(id);
+        let state = self.mirror_state(&source.mirror_name);
+        let (mirror, base) = {
+            let _fetching = lock(&state.fetch);
+            let (mirror, base) = mirror::sync(
+                &self.config.data_dir,
+                &source,
+                self.config.token.as_ref(),
+                base_branch,
+            )?;
+            self.purge_stale_spares_once(&state, &mirror, &source);
+            ensure_new_session(&mirror, &refs, id, checkout)?;
+            create_session_refs(&mirror, &refs, &base)?;
+            (mirror, base)
+        };
+        match self.checkout(&state, &mirror, &source, &refs, &base, checkout) {
+            Ok(core_and_spare) => {
+                let (core, spare_used) = core_and_spare;
+                let info = SessionInfo {
+                    sandbox_id: id.clone(),
+                    repository: source.display(),
+                    branch: refs.branch_name().to_owned(),
+                    base_branch: base.branch.clone(),
+                    base_commit: base.commit.to_string(),
+                    checkout: checkout.to_path_buf(),
+                };
+                let session = Session::new(info, core);
+                Ok((session, source.mirror_name, base, spare_used))
+            }
+            Err(e) => {
+                let _fetching = lock(&state.fetch);
+                let _ = checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout));
+                delete_session_refs(&mirror, &refs);
+                Err(e)
+            }
+        }
+    }
+
+    /// Claims a spare if one is ready (falls back to a cold checkout if that fails), and opens
+    /// the session's worktree.
+    fn checkout(
+        &self,
+        state: &MirrorState,
+        mirror: &Repository,
+        source: &RepoSource,
+        refs: &SessionRefs,
+        base: &Base,
+        checkout: &Path,
+    ) -> Result<(SessionCore, bool)> {
+        // An empty directory (say, pre-created by the caller) is as good as none.
+        let _ = std::fs::remove_dir(checkout);
+        let name = refs.worktree_name();
+        let mut claimed = None;
+        if let Some(spare) = lock(&state.spares).take() {
+            match checkout::claim_spare(mirror, &spare, &name, checkout) {
+                Ok(()) => claimed = Some(spare),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim spare checkout; checking out cold");
+                    let _ = checkout::remove_worktree(mirror, &spare.name, None);
+                }
+            }
+        }
+        if claimed.is_none() {
+            checkout::add_worktree(mirror, &name, checkout, &refs.branch())?;
+        }
+        let repo = Repository::open(checkout).context("open checkout")?;
+        let root =
+            std::fs::canonicalize(checkout).map_err(|e| GitError::io("resolve checkout", e))?;
+        let core = SessionCore {
+            repo,
+            root,
+            refs: refs.clone(),
+            base: base.commit,
+            source: source.clone(),
+            author: self.config.author.clone(),
+            max_file_bytes: self.config.max_file_bytes,
+            token: self.config.token.clone(),
+        };
+        if let Some(spare) = &claimed {
+            core.repo
+                .set_head(&refs.branch())
+                .context("attach claimed checkout")?;
+            if spare.at != base.commit {
+                core.move_worktree(spare.at, base.commit)?;
+            }
+        }
+        Ok((core, claimed.is_some()))
+    }
+
+    fn reopen(&self, repository: &str, id: &SandboxId, checkout: &Path) -> Result<Session> {
+        let source = RepoSource::parse(repository)?;
+        let refs = SessionRefs::new(id);
+        let not_found = |reason: String| GitError::SessionNotFound {
+            sandbox_id: id.to_string(),
+            path: checkout.to_path_buf(),
+            reason,
+        };
+        let mirror_path = mirror::mirror_path(&self.config.data_dir, &source);
+        let repo = Repository::open(checkout).map_err(|e| not_found(e.message().to_owned()))?;
+        let same_mirror = std::fs::canonicalize(repo.commondir()).ok()
+            == std::fs::canonicalize(&mirror_path).ok();
+        if !repo.is_worktree() || !same_mirror {
+            return Err(not_found(format!(
+                "not a session worktree of {}",
+                source.display()
+            )));
+        }
+        let on_branch = repo
+            .head()
+            .ok()
+            .and_then(|h| h.name().ok().map(str::to_owned));
+        if on_branch.as_deref() != Some(refs.branch().as_str()) {
+            return Err(not_found(format!(
+                "the checkout is not on {}",
+                refs.branch_name()
+            )));
+        }
+        let base = repo
+            .refname_to_id(&refs.base())
+            .map_err(|_| not_found("the session's base ref is missing".to_owned()))?;
+        let base_branch = repo
+            .branch_upstream_name(&refs.branch())
+            .ok()
+            .and_then(|b| b.as_str().ok().map(str::to_owned))
+            .and_then(|b| b.strip_prefix("refs/remotes/origin/").map(str::to_owned))
+            .unwrap_or_default();
+        let root =
+            std::fs::canonicalize(checkout).map_err(|e| GitError::io("resolve checkout", e))?;
+        let info = SessionInfo {
+            sandbox_id: id.clone(),
+            repository: source.display(),
+            branch: refs.branch_name().to_owned(),
+            base_branch,
+            base_commit: base.to_string(),
+            checkout: checkout.to_path_buf(),
+        };
+        let core = SessionCore {
+            repo,
+            root,
+            refs,
+            base,
+            source,
+            author: self.config.author.clone(),
+            max_file_bytes: self.config.max_file_bytes,
+            token: self.config.token.clone(),
+        };
+        Ok(Session::new(info, core))
+    }
+
+    fn remove(&self, id: &SandboxId, checkout: &Path) -> Result<()> {
+        let refs = SessionRefs::new(id);
+        let Some(mirror_path) = self.find_mirror_of(&refs, checkout) else {
+            return Ok(());
+        };
+        let mirror = Repository::open_bare(&mirror_path).context("open mirror")?;
+        let name = mirror_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let state = self.mirror_state(&name);
+        let _fetching = lock(&state.fetch);
+        checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout))?;
+        delete_session_refs(&mirror, &refs);
+        Ok(())
+    }
+
+    /// The mirror a session belongs to: from the checkout's `.git` link if it still exists,
+    /// otherwise by looking for the session's worktree metadata or branch in every mirror.
+    fn find_mirror_of(&self, refs: &SessionRefs, checkout: &Path) -> Option<PathBuf> {
+        if let Ok(repo) = Repository::open(checkout)
+            && repo.is_worktree()
+        {
+            return Some(repo.commondir().to_path_buf());
+        }
+        let entries = std::fs::read_dir(mirror::mirrors_dir(&self.config.data_dir)).ok()?;
+        entries.flatten().map(|e| e.path()).find(|path| {
+            path.join("worktrees").join(refs.worktree_name()).exists()
+                || Repository::open_bare(path)
+                    .is_ok_and(|m| m.find_reference(&refs.branch()).is_ok())
+        })
+    }
+}
+
+fn ensure_new_session(
+    mirror: &Repository,
+    refs: &SessionRefs,
+    id: &SandboxId,
+    checkout: &Path,
+) -> Result<()> {
+    let exists = |what: String| GitError::SessionExists {
+        sandbox_id: id.to_string(),
+        what,
+    };
+    if mirror.find_reference(&refs.branch()).is_ok() {
+        return Err(exists(format!("branch {}", refs.branch_name())));
+    }
+    if checkout::admin_dir(mirror, &refs.worktree_name()).exists() {
+        return Err(exists(format!("worktree {}", refs.worktree_name())));
+    }
+    let occupied = std::fs::read_dir(checkout).is_ok_and(|mut d| d.next().is_some());
+    if occupied || checkout.is_file() {
+        return Err(exists(format!("{} is not empty", checkout.display())));
+    }
+    Ok(())
+}
+
+fn create_session_refs(mirror: &Repository, refs: &SessionRefs, base: &Base) -> Result<()> {
+    let commit = mirror
+        .find_commit(base.commit)
+        .context("find base commit")?;
+    let mut branch = mirror
+        .branch(refs.branch_name(), &commit, false)
+        .context("create session branch")?;
+    // Upstream = the base branch, as `git switch -c x origin/main` would do: it records the
+    // base branch for reopen, and `git status` in the checkout shows how far the session got.
+    branch
+        .set_upstream(Some(&format!("{}/{}", mirror::REMOTE, base.branch)))
+        .context("record base branch")?;
+    mirror
+        .reference(&refs.base(), base.commit, true, "studio: session base")
+        .context("record base commit")?;
+    Ok(())
+}
+
+/// Best effort: used on cleanup paths, where the first error is the one worth reporting.
+fn delete_session_refs(mirror: &Repository, refs: &SessionRefs) {
+    if let Ok(mut branch) = mirror.find_branch(refs.branch_name(), BranchType::Local) {
+        let _ = branch.delete();
+    }
+    if let Ok(references) = mirror.references_glob(&refs.all_glob()) {
+        for mut reference in references.flatten() {
+            let _ = reference.delete();
+        }
+    }
+}
+
+async fn blocking<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| GitError::Internal(format!("git task failed: {e}")))?
+}

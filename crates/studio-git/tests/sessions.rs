@@ -1,0 +1,363 @@
+//! Opening, reopening and removing sessions against real bare remotes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use studio_core::CommitPattern;
+use studio_git::{GitError, GitWorkspace};
+use support::{Stream, design_system, git, sandbox, status, workspace};
+
+#[tokio::test]
+async fn session_checkout_from_a_local_path_is_on_its_own_branch_at_the_base() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+    let id = sandbox(1);
+
+    let session = ws
+        .open_session(&remote.path_str(), None, &id)
+        .await
+        .unwrap();
+
+    let info = session.info();
+    assert_eq!(info.branch, format!("design/studio-{}", id.hex()));
+    assert_eq!(info.base_branch, "main");
+    assert_eq!(info.base_commit, remote.tip("main"));
+    assert_eq!(info.checkout, ws.default_checkout(&id));
+    let checkout = &info.checkout;
+    assert_eq!(
+        git(checkout, &["symbolic-ref", "HEAD"]),
+        format!("refs/heads/{}", info.branch)
+    );
+    assert_eq!(git(checkout, &["rev-parse", "HEAD"]), remote.tip("main"));
+    assert_eq!(
+        std::fs::read_to_string(checkout.join("src/components/Button/Button.tsx")).unwrap(),
+        "export const Button = () => <button />;\n"
+    );
+    assert_eq!(status(checkout), "", "a fresh checkout is clean");
+    // A linked worktree of the mirror: no copy of the history inside the checkout.
+    assert!(checkout.join(".git").is_file());
+    assert!(session.history().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn session_checkout_from_a_file_url_shares_the_mirror_of_the_plain_path() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+
+    let by_url = ws
+        .open_session(&remote.file_url(), None, &sandbox(1))
+        .await
+        .unwrap();
+    let by_path = ws
+        .open_session(&remote.path_str(), None, &sandbox(2))
+        .await
+        .unwrap();
+
+    assert_eq!(by_url.info().base_commit, remote.tip("main"));
+    assert_eq!(status(&by_url.info().checkout), "");
+    let mirrors: Vec<_> = std::fs::read_dir(data.path().join("mirrors"))
+        .unwrap()
+        .collect();
+    assert_eq!(mirrors.len(), 1, "one mirror per repository");
+    assert_ne!(by_url.info().checkout, by_path.info().checkout);
+}
+
+#[tokio::test]
+async fn an_explicit_base_branch_is_used_and_a_missing_one_is_a_clear_error_leaving_nothing() {
+    let remote = design_system();
+    Stream::default()
+        .commit("release", "release work", &[("CHANGELOG.md", b"1.0\n")])
+        .import(remote.path());
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+
+    let session = ws
+        .open_session(&remote.path_str(), Some("release"), &sandbox(1))
+        .await
+        .unwrap();
+    assert_eq!(session.info().base_branch, "release");
+    assert_eq!(session.info().base_commit, remote.tip("release"));
+    assert!(session.info().checkout.join("CHANGELOG.md").exists());
+
+    let id = sandbox(2);
+    let err = ws
+        .open_session(&remote.path_str(), Some("nope"), &id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "branch_not_found");
+    match &err {
+        GitError::BranchNotFound { branch, available } => {
+            assert_eq!(branch, "nope");
+            assert_eq!(available, &["main", "release"]);
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(!ws.default_checkout(&id).exists(), "no half-made checkout");
+    let mirror = std::fs::read_dir(data.path().join("mirrors"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        git(&mirror, &["branch", "--list", "design/*"])
+            .lines()
+            .count(),
+        1,
+        "only the first session's branch"
+    );
+    assert!(
+        !mirror
+            .join("worktrees")
+            .join(format!("studio-{}", id.hex()))
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_repository_is_a_clear_error_and_creates_no_mirror() {
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+    let missing = data.path().join("no-such-repo.git");
+
+    let err = ws
+        .open_session(missing.to_str().unwrap(), None, &sandbox(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "repository_unreachable", "{err}");
+
+    let not_a_repo = tempfile::tempdir().unwrap();
+    let err = ws
+        .open_session(not_a_repo.path().to_str().unwrap(), None, &sandbox(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "repository_unreachable", "{err}");
+
+    let refused = ws
+        .open_session("https://127.0.0.1:1/acme/ui.git", None, &sandbox(3))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "repository_unreachable", "{refused}");
+
+    let mirrors = data.path().join("mirrors");
+    let leftovers = std::fs::read_dir(&mirrors).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "failed first fetches leave no mirror behind");
+    assert!(!ws.default_checkout(&sandbox(1)).exists());
+}
+
+#[tokio::test]
+async fn opening_the_same_sandbox_twice_is_refused_without_touching_the_first() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+    let id = sandbox(1);
+    let first = ws
+        .open_session(&remote.path_str(), None, &id)
+        .await
+        .unwrap();
+
+    let err = ws
+        .open_session(&remote.path_str(), None, &id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "session_exists");
+    assert!(first.info().checkout.join("README.md").exists());
+    assert_eq!(status(&first.info().checkout), "");
+}
+
+#[tokio::test]
+async fn a_reopened_session_sees_its_branch_base_and_history() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let id = sandbox(1);
+    let pattern = CommitPattern::default();
+    let checkout = {
+        let ws = workspace(data.path());
+        let session = ws
+            .open_session(&remote.path_str(), None, &id)
+            .await
+            .unwrap();
+        session
+            .write_file("a.txt", "a", "first", &pattern)
+            .await
+            .unwrap()
+            .unwrap();
+        session.info().checkout.clone()
+    };
+
+    // A new workspace, as after a server restart.
+    let ws = workspace(data.path());
+    let session = ws
+        .reopen_session(&remote.file_url(), &id, &checkout)
+        .await
+        .unwrap();
+    assert_eq!(session.info().base_branch, "main");
+    assert_eq!(session.info().base_commit, remote.tip("main"));
+    let history = session.history().await.unwrap();
+    assert_eq!(history.len(), 1);
+    session
+        .write_file("b.txt", "b", "second", &pattern)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.history().await.unwrap().len(), 2);
+
+    let wrong = ws
+        .reopen_session(&remote.path_str(), &sandbox(9), &checkout)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), "session_not_found");
+}
+
+#[tokio::test]
+async fn removing_a_session_removes_checkout_worktree_and_refs_but_keeps_the_mirror() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+    let id = sandbox(1);
+    let session = ws
+        .open_session(&remote.path_str(), None, &id)
+        .await
+        .unwrap();
+    session
+        .write_file("x.txt", "x", "x", &CommitPattern::default())
+        .await
+        .unwrap();
+    let checkout = session.info().checkout.clone();
+    drop(session);
+
+    ws.remove_session(&id, &checkout).await.unwrap();
+
+    assert!(!checkout.exists());
+    let mirror = std::fs::read_dir(data.path().join("mirrors"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        git(&mirror, &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    assert_eq!(
+        git(
+            &mirror,
+            &["for-each-ref", "refs/heads/design", "refs/studio"]
+        ),
+        ""
+    );
+    assert!(
+        git(&mirror, &["for-each-ref", "refs/remotes/origin"]).contains("refs/remotes/origin/main")
+    );
+    // Idempotent, and a stranger's directory is never deleted.
+    ws.remove_session(&id, &checkout).await.unwrap();
+    let stranger = tempfile::tempdir().unwrap();
+    std::fs::write(stranger.path().join("keep.txt"), "mine").unwrap();
+    ws.remove_session(&sandbox(7), stranger.path())
+        .await
+        .unwrap();
+    assert!(stranger.path().join("keep.txt").exists());
+}
+
+#[tokio::test]
+async fn concurrent_sessions_of_one_repository_all_succeed() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(data.path());
+    let opens = (1..=6).map(|n| {
+        let ws = ws.clone();
+        let url = remote.path_str();
+        tokio::spawn(async move { ws.open_session(&url, None, &sandbox(n)).await })
+    });
+    let sessions: Vec<_> = support::join_all(opens).await;
+    for session in &sessions {
+        assert_eq!(status(&session.info().checkout), "");
+        session
+            .write_file(
+                "mine.txt",
+                session.info().branch.as_str(),
+                "mine",
+                &CommitPattern::default(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let mirror = std::fs::read_dir(data.path().join("mirrors"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    git(&mirror, &["fsck", "--no-progress"]);
+    assert_eq!(
+        git(&mirror, &["branch", "--list", "design/*"])
+            .lines()
+            .count(),
+        6
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = support::config(data.path());
+    config.spare_checkouts = true;
+    let ws = GitWorkspace::new(config);
+    ws.warm_up(&remote.path_str(), None).await.unwrap();
+    assert!(ws.spare_ready(&remote.path_str()).await.unwrap());
+
+    // The remote moves on after the spare was prepared: the claim must catch up.
+    remote.advance(
+        "main",
+        "upstream change",
+        &[
+            ("src/tokens.css", b":root { --radius: 8px; }\n"),
+            ("NEW.md", b"new\n"),
+        ],
+    );
+    let session = ws
+        .open_session(&remote.path_str(), None, &sandbox(1))
+        .await
+        .unwrap();
+
+    let checkout = &session.info().checkout;
+    assert_eq!(session.info().base_commit, remote.tip("main"));
+    assert_eq!(git(checkout, &["rev-parse", "HEAD"]), remote.tip("main"));
+    assert_eq!(
+        git(checkout, &["symbolic-ref", "--short", "HEAD"]),
+        session.info().branch
+    );
+    assert_eq!(
+        std::fs::read_to_string(checkout.join("src/tokens.css")).unwrap(),
+        ":root { --radius: 8px; }\n"
+    );
+    assert_eq!(status(checkout), "", "claimed checkout is clean");
+    git(checkout, &["worktree", "list"]);
+    let commit = session
+        .write_file("NEW.md", "newer\n", "edit", &CommitPattern::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(git(checkout, &["rev-parse", "HEAD"]), commit.hash);
+
+    // The pool refills in the background; poll with a deadline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ws.spare_ready(&remote.path_str()).await.unwrap() {
+        assert!(Instant::now() < deadline, "spare was not rebuilt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = ws
+        .open_session(&remote.path_str(), None, &sandbox(2))
+        .await
+        .unwrap();
+    assert_eq!(status(&second.info().checkout), "");
+    ws.remove_session(&sandbox(1), checkout).await.unwrap();
+    assert!(!checkout.exists());
+}
