@@ -43,8 +43,8 @@ export default {
     strictPort: true,
     // Errors are shown in place, next to the component that has them, never over the whole page.
     hmr: { overlay: false },
-    // Transform the page's entry while the browser is still connecting.
-    warmup: { clientFiles: [`./${settings.studioDir}/src/main.tsx`] },
+    // Transform the page and the component files while the browser is still connecting.
+    warmup: { clientFiles: settings.warmup },
   },
   resolve: {
     // One React for the page and every component, even if a package nests its own copy.

@@ -1,64 +1,15 @@
-import { useEffect, useRef, useState, type ComponentType, type ReactNode } from "react";
-import { discover, isComponentLike, type BrokenFile, type ComponentEntry } from "./discover.ts";
-import { ErrorBoundary, ErrorPanel } from "./ErrorBoundary.tsx";
-import { subscribe, type Snapshot } from "./registry.ts";
-import { connectStudioSocket, type StudioSocket } from "./socket.ts";
+import { useEffect, useRef, useState, useSyncExternalStore, type ComponentType } from "react";
 import { useBuildError } from "./buildError.ts";
-
-type Wrapper = ComponentType<{ children?: ReactNode }>;
-
-interface Loaded {
-  /** Grows with every snapshot; part of each card's key, so updated components remount cleanly. */
-  version: number;
-  snapshot: Snapshot;
-  components: ComponentEntry[];
-  broken: BrokenFile[];
-  /** Setup modules or a wrapper that failed: shown at the top, the components still render. */
-  problems: Array<{ title: string; error: unknown }>;
-  Wrapper: Wrapper | null;
-}
-
-/** Runs the setup modules in order, then resolves the wrapper and imports every component. */
-async function load(snapshot: Snapshot, version: number): Promise<Loaded> {
-  const problems: Loaded["problems"] = [];
-  for (const [path, loadSetup] of snapshot.setup) {
-    try {
-      await loadSetup();
-    } catch (error) {
-      problems.push({ title: `Setup module ${path} failed`, error });
-    }
-  }
-  let Wrapper: Wrapper | null = null;
-  if (snapshot.wrapper) {
-    const { path, exportName } = snapshot.wrapper;
-    try {
-      const candidate = (await snapshot.wrapper.load())[exportName];
-      if (isComponentLike(candidate)) Wrapper = candidate as Wrapper;
-      else problems.push({ title: `Wrapper ${path}#${exportName}`, error: `${path} has no component export "${exportName}"` });
-    } catch (error) {
-      problems.push({ title: `Wrapper ${path}#${exportName} failed`, error });
-    }
-  }
-  const { components, broken } = await discover(snapshot.components);
-  return { version, snapshot, components, broken, problems, Wrapper };
-}
+import { ErrorBoundary, ErrorPanel } from "./ErrorBoundary.tsx";
+import { getLoaded, subscribeLoaded } from "./loader.ts";
+import { connectStudioSocket, type StudioSocket } from "./socket.ts";
 
 export function App() {
-  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const loaded = useSyncExternalStore(subscribeLoaded, getLoaded);
   const [selected, setSelected] = useState<string | null>(null);
   const socket = useRef<StudioSocket | null>(null);
   const buildError = useBuildError();
   const only = new URLSearchParams(location.search).get("component");
-
-  useEffect(() => {
-    let latest = 0;
-    return subscribe((snapshot) => {
-      const version = ++latest;
-      void load(snapshot, version).then((next) => {
-        if (version === latest) setLoaded(next); // a newer snapshot is already on its way
-      });
-    });
-  }, []);
 
   const socketUrl = loaded?.snapshot.socketUrl ?? null;
   const sandboxId = loaded?.snapshot.sandboxId ?? null;

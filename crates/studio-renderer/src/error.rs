@@ -47,6 +47,10 @@ pub enum RendererError {
         output: String,
     },
 
+    /// The checkout's path is not UTF-8 (Vite's configuration and the supervisor need text).
+    #[error("the checkout path {0:?} is not valid UTF-8")]
+    NonUtf8Path(PathBuf),
+
     /// A file system operation failed.
     #[error("could not {action} {path}: {source}")]
     Io {

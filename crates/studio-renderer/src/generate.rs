@@ -53,11 +53,18 @@ pub(crate) fn generate_app(inputs: &AppInputs<'_>) -> Result<bool, RendererError
     copy_template(inputs.template_dir, &studio)?;
     link_template_store(inputs.template_node_modules, &studio.join("node_modules"))?;
 
+    // Vite transforms these while the browser is still connecting: the page's entry and every
+    // component file (only reached through dynamic imports, which warm-up would not follow).
+    let warmup: Vec<String> = std::iter::once(format!("{}/src/main.tsx", crate::STUDIO_DIR))
+        .chain(inputs.settings.components.iter().cloned())
+        .chain(EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")))
+        .collect();
     let settings = json!({
         "root": inputs.checkout,
         "studioDir": crate::STUDIO_DIR,
         "cacheDir": studio.join(".vite"),
         "port": inputs.port,
+        "warmup": warmup,
     });
     let settings =
         serde_json::to_vec_pretty(&settings).map_err(|e| RendererError::Task(e.to_string()))?;

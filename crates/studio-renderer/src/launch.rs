@@ -1,6 +1,6 @@
 //! How to run a prepared renderer: the spec handed to the supervisor.
 
-use std::ffi::OsString;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use url::Url;
@@ -13,8 +13,8 @@ use url::Url;
 pub struct LaunchSpec {
     /// `node`, as found on Studio's PATH.
     pub program: PathBuf,
-    pub args: Vec<OsString>,
-    pub env: Vec<(OsString, OsString)>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
     /// The checkout (Vite's root).
     pub cwd: PathBuf,
     /// The port Vite listens on, on 127.0.0.1, with `strictPort`.
@@ -31,43 +31,46 @@ const MEMORY_TUNING: [(&str, &str); 3] = [
     ("NODE_OPTIONS", "--max-semi-space-size=4"),
 ];
 
+/// `checkout` and `node` must be UTF-8 (checked by the caller): the supervisor takes strings.
 pub(crate) fn launch_spec(
     node: &Path,
-    checkout: &Path,
+    checkout: &str,
     port: u16,
     memory_tuning: bool,
 ) -> LaunchSpec {
-    let studio = checkout.join(crate::STUDIO_DIR);
-    let args = [
-        studio
-            .join("node_modules/vite/bin/vite.js")
-            .into_os_string(),
-        "--config".into(),
-        studio.join("vite.config.mjs").into_os_string(),
+    let studio = format!("{checkout}/{}", crate::STUDIO_DIR);
+    let args = vec![
+        format!("{studio}/node_modules/vite/bin/vite.js"),
+        "--config".to_owned(),
+        format!("{studio}/vite.config.mjs"),
         // Loads the config with Node's import(): nothing is written next to it or into the store.
-        "--configLoader".into(),
-        "native".into(),
+        "--configLoader".to_owned(),
+        "native".to_owned(),
     ];
     // Node and Vite need a PATH (for `node` itself and tools it may spawn) and nothing else.
-    let node_dir = node.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut path = node_dir.into_os_string();
-    path.push(":/usr/local/bin:/usr/bin:/bin");
-    let mut env = vec![
-        (OsString::from("PATH"), path),
-        ("NODE_ENV".into(), "development".into()),
-    ];
+    let node_dir = node
+        .parent()
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut env = BTreeMap::from([
+        (
+            "PATH".to_owned(),
+            format!("{node_dir}:/usr/local/bin:/usr/bin:/bin"),
+        ),
+        ("NODE_ENV".to_owned(), "development".to_owned()),
+    ]);
     if memory_tuning {
         env.extend(
             MEMORY_TUNING
                 .iter()
-                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
     }
     LaunchSpec {
         program: node.to_owned(),
-        args: args.to_vec(),
+        args,
         env,
-        cwd: checkout.to_owned(),
+        cwd: PathBuf::from(checkout),
         port,
         readiness_url: readiness_url(port),
     }

@@ -184,7 +184,10 @@ impl Renderer {
             .await?
         };
 
-        let launch = launch_spec(&self.node, &checkout, spec.port, self.memory_tuning);
+        let checkout_str = checkout
+            .to_str()
+            .ok_or_else(|| RendererError::NonUtf8Path(checkout.clone()))?;
+        let launch = launch_spec(&self.node, checkout_str, spec.port, self.memory_tuning);
         let report = PrepareReport {
             template,
             deps,

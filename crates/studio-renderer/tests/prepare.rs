@@ -97,11 +97,7 @@ async fn launch_spec_runs_vite_with_a_clean_environment() {
         format!("http://127.0.0.1:{}/", spec.port)
     );
     assert_eq!(launch.cwd, checkout.path().canonicalize().unwrap());
-    let args: Vec<String> = launch
-        .args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args = &launch.args;
     assert!(
         args[0].ends_with(".studio/node_modules/vite/bin/vite.js"),
         "{args:?}"
@@ -110,11 +106,7 @@ async fn launch_spec_runs_vite_with_a_clean_environment() {
         args.windows(2).any(|w| w == ["--configLoader", "native"]),
         "{args:?}"
     );
-    let env: Vec<String> = launch
-        .env
-        .iter()
-        .map(|(k, _)| k.to_string_lossy().into_owned())
-        .collect();
+    let env: Vec<String> = launch.env.keys().cloned().collect();
     for key in [
         "PATH",
         "MIMALLOC_PURGE_DELAY",

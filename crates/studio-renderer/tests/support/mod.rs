@@ -1,6 +1,7 @@
 //! Shared fixtures of the renderer tests and benchmark: checkouts of the sample repository, warm
 //! stores, a running Vite, and Chromium driven through `tests/browser/driver.mjs`.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code)]
+// each test binary uses a different subset
 // Fixtures: a panic is how a test reports a broken environment.
 #![allow(clippy::unwrap_used)]
 
@@ -133,7 +134,7 @@ impl Vite {
         let child = Command::new(&launch.program)
             .args(&launch.args)
             .env_clear()
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .envs(&launch.env)
             .current_dir(&launch.cwd)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -353,4 +354,40 @@ pub fn epoch_ms() -> f64 {
         .unwrap()
         .as_secs_f64()
         * 1000.0
+}
+
+/// Resident memory (KiB) of every process in process group `pgid`: a renderer's whole footprint.
+pub fn group_rss_kib(pgid: u32) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command: state, ppid, pgrp, …
+        let Some(after_comm) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        let pgrp = after_comm
+            .split_whitespace()
+            .nth(2)
+            .and_then(|f| f.parse::<u32>().ok());
+        if pgrp != Some(pgid) {
+            continue;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        total += rss;
+    }
+    total
 }

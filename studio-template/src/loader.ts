@@ -1,0 +1,72 @@
+// Turns each published snapshot into what the page shows: setup modules run (in order, before any
+// component), then the wrapper and every component file are imported in parallel.
+//
+// Loading starts as soon as `generated.js` publishes, not when React mounts, and a newer snapshot
+// supersedes an older one still loading (hot updates can arrive in bursts).
+
+import type { ComponentType, ReactNode } from "react";
+import { discover, isComponentLike, type BrokenFile, type ComponentEntry } from "./discover.ts";
+import { subscribe, type Snapshot } from "./registry.ts";
+
+export type Wrapper = ComponentType<{ children?: ReactNode }>;
+
+export interface Loaded {
+  /** Grows with every snapshot; part of each card's key, so updated components remount cleanly. */
+  version: number;
+  snapshot: Snapshot;
+  components: ComponentEntry[];
+  broken: BrokenFile[];
+  /** Setup modules or a wrapper that failed: shown at the top, the components still render. */
+  problems: Array<{ title: string; error: unknown }>;
+  Wrapper: Wrapper | null;
+}
+
+async function loadWrapper(snapshot: Snapshot, problems: Loaded["problems"]): Promise<Wrapper | null> {
+  if (!snapshot.wrapper) return null;
+  const { path, exportName } = snapshot.wrapper;
+  try {
+    const candidate = (await snapshot.wrapper.load())[exportName];
+    if (isComponentLike(candidate)) return candidate as Wrapper;
+    problems.push({ title: `Wrapper ${path}#${exportName}`, error: `${path} has no component export "${exportName}"` });
+  } catch (error) {
+    problems.push({ title: `Wrapper ${path}#${exportName} failed`, error });
+  }
+  return null;
+}
+
+async function load(snapshot: Snapshot, version: number): Promise<Loaded> {
+  const problems: Loaded["problems"] = [];
+  // Sequential on purpose: a global stylesheet must come before the components' own CSS.
+  for (const [path, loadSetup] of snapshot.setup) {
+    try {
+      await loadSetup();
+    } catch (error) {
+      problems.push({ title: `Setup module ${path} failed`, error });
+    }
+  }
+  const [Wrapper, { components, broken }] = await Promise.all([loadWrapper(snapshot, problems), discover(snapshot.components)]);
+  return { version, snapshot, components, broken, problems, Wrapper };
+}
+
+let latest = 0;
+let loaded: Loaded | null = null;
+const listeners = new Set<() => void>();
+
+subscribe((snapshot) => {
+  const version = ++latest;
+  void load(snapshot, version).then((next) => {
+    if (version !== latest) return; // a newer snapshot is already on its way
+    loaded = next;
+    for (const listener of listeners) listener();
+  });
+});
+
+/** For `useSyncExternalStore`. */
+export function subscribeLoaded(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function getLoaded(): Loaded | null {
+  return loaded;
+}
