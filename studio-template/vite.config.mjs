@@ -1,6 +1,7 @@
 // Vite configuration of one Studio renderer.
 //
-// Studio copies this file into `<checkout>/.studio/` and writes `settings.json` beside it. It is
+// Studio copies this file into `<checkout>/.studio/` and writes `settings.json` (root, port,
+// cache dir) and `warmup.json` (files to pre-transform) beside it. It is
 // loaded with `--configLoader native`, so loading it writes nothing (the default loader bundles it
 // into `node_modules/.vite-temp`, which would be the shared, read-only template store).
 //
@@ -10,7 +11,9 @@
 // The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
 import { readFileSync } from "node:fs";
 
-const settings = JSON.parse(readFileSync(new URL("./settings.json", import.meta.url), "utf8"));
+const readJson = (name) => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8"));
+const settings = readJson("./settings.json");
+const warmup = readJson("./warmup.json");
 const pagePath = `/${settings.studioDir}/index.html`;
 
 /** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there. */
@@ -44,7 +47,7 @@ export default {
     // Errors are shown in place, next to the component that has them, never over the whole page.
     hmr: { overlay: false },
     // Transform the page and the component files while the browser is still connecting.
-    warmup: { clientFiles: settings.warmup },
+    warmup: { clientFiles: warmup },
   },
   resolve: {
     // One React for the page and every component, even if a package nests its own copy.

@@ -1,8 +1,8 @@
 //! Generating `<checkout>/.studio/` from the template.
 //!
-//! The template's files are copied as they are. Two files are written per sandbox:
-//! `settings.json` (plain data the Vite config reads: absolute root, port, cache dir) and
-//! `src/generated.js` (what must be code, because Vite analyses it statically: the
+//! The template's files are copied as they are. Three files are written per sandbox:
+//! `settings.json` (plain data the Vite config reads: absolute root, port, cache dir; a change
+//! needs a restart), `warmup.json` (files to pre-transform at start) and `src/generated.js` (what must be code, because Vite analyses it statically: the
 //! `import.meta.glob` of the component globs and the imports of the setup modules and wrapper).
 //! Every file is written only if its content changed, so regenerating under a running renderer
 //! causes no reload, and a changed glob reaches the page as a hot update of `generated.js`.
@@ -53,27 +53,32 @@ pub(crate) fn generate_app(inputs: &AppInputs<'_>) -> Result<bool, RendererError
     copy_template(inputs.template_dir, &studio)?;
     link_template_store(inputs.template_node_modules, &studio.join("node_modules"))?;
 
-    // Vite transforms these while the browser is still connecting: the page's entry and every
-    // component file (only reached through dynamic imports, which warm-up would not follow).
-    let warmup: Vec<String> = std::iter::once(format!("{}/src/main.tsx", crate::STUDIO_DIR))
-        .chain(inputs.settings.components.iter().cloned())
-        .chain(EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")))
-        .collect();
     let settings = json!({
         "root": inputs.checkout,
         "studioDir": crate::STUDIO_DIR,
         "cacheDir": studio.join(".vite"),
         "port": inputs.port,
-        "warmup": warmup,
     });
-    let settings =
-        serde_json::to_vec_pretty(&settings).map_err(|e| RendererError::Task(e.to_string()))?;
-    let settings_changed = write_if_changed(&studio.join("settings.json"), &settings)?;
+    let settings_changed = write_if_changed(&studio.join("settings.json"), &to_json(&settings)?)?;
+
+    // Files Vite transforms while the browser is still connecting: the page's entry and every
+    // component file (reached only through dynamic imports, which warm-up would not follow).
+    // Read at start only; an outdated list costs a little speed, never correctness, so unlike
+    // settings.json a change here needs no restart.
+    let warmup: Vec<String> = std::iter::once(format!("{}/src/main.tsx", crate::STUDIO_DIR))
+        .chain(inputs.settings.components.iter().cloned())
+        .chain(EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")))
+        .collect();
+    write_if_changed(&studio.join("warmup.json"), &to_json(&json!(warmup))?)?;
     write_if_changed(
         &studio.join("src/generated.js"),
         generated_module(inputs).as_bytes(),
     )?;
     Ok(settings_changed)
+}
+
+fn to_json(value: &serde_json::Value) -> Result<Vec<u8>, RendererError> {
+    serde_json::to_vec_pretty(value).map_err(|e| RendererError::Task(e.to_string()))
 }
 
 /// A JavaScript string literal (JSON strings are valid JavaScript).

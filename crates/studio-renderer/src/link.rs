@@ -33,6 +33,7 @@ pub(crate) fn link_into_checkout(
         return Ok(false);
     }
     fs::create_dir_all(studio_dir).map_err(RendererError::io("create", studio_dir))?;
+    crate::store::remove_stale_temporaries(studio_dir, "deps-staging-");
     let staging = studio_dir.join(format!("deps-staging-{:08x}", rand::random::<u32>()));
     let mut mode = LinkMode::HardLink;
     if let Err(e) = link_tree(store, &staging, &mut mode) {

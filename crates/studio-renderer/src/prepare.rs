@@ -40,7 +40,7 @@ impl RendererConfig {
 }
 
 /// One sandbox's renderer, as the sandbox manager knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SandboxSpec {
     /// The session checkout (the repository root).
     pub checkout: PathBuf,
@@ -51,6 +51,24 @@ pub struct SandboxSpec {
     pub port: u16,
     /// What the create request said about components, setup and wrapper.
     pub overrides: RendererOverrides,
+}
+
+impl std::fmt::Debug for SandboxSpec {
+    /// Leaves out the socket URL's query: it may carry an API token (`?token=`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let socket = self.socket_url.as_ref().map(|url| {
+            let mut shown = url.clone();
+            shown.set_query(url.query().map(|_| "<redacted>"));
+            shown.to_string()
+        });
+        f.debug_struct("SandboxSpec")
+            .field("checkout", &self.checkout)
+            .field("sandbox_id", &self.sandbox_id)
+            .field("socket_url", &socket)
+            .field("port", &self.port)
+            .field("overrides", &self.overrides)
+            .finish()
+    }
 }
 
 /// A prepared checkout: run `launch` under the supervisor.

@@ -56,6 +56,9 @@ pub(crate) const INSTALL_FLAVOUR: &str = "npm --ignore-scripts";
 
 impl Stores {
     pub fn new(root: PathBuf, npm_cache: PathBuf, npm: Npm) -> Self {
+        for kind in ["template", "deps"] {
+            remove_stale_temporaries(&root.join(kind), ".tmp-");
+        }
         Self {
             root,
             npm_cache,
@@ -175,6 +178,28 @@ impl Stores {
         }
         let install: Vec<&str> = ["install"].into_iter().chain(common).collect();
         self.npm.run(dir, &install).await
+    }
+}
+
+/// Installs interrupted by a crash leave their temporary directory behind. One that has not
+/// changed for this long is not being written by anyone any more.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Best effort: removes entries of `dir` named `<prefix>…` that nobody has touched for an hour.
+pub(crate) fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(prefix)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_AFTER);
+        if stale {
+            tracing::info!(path = %entry.path().display(), "removing an interrupted install");
+            let _ = remove_tree(&entry.path());
+        }
     }
 }
 

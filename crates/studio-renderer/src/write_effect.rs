@@ -12,6 +12,9 @@ pub enum WriteEffect {
     /// new store entry and swaps it in) and then restart the renderer, because Vite does not
     /// watch dependencies.
     ReinstallAndRestart,
+    /// The path is Studio's (`.studio/` or `node_modules/`): reject the write. Files under
+    /// `node_modules/` are hard links into a store that other sandboxes share.
+    Reserved,
 }
 
 /// Classifies a write to `path`, relative to the repository root (`./` and `/` prefixes allowed).
@@ -19,6 +22,10 @@ pub enum WriteEffect {
 /// Only the root manifests count: a `package.json` in a subfolder is not what npm installs from.
 pub fn write_effect(path: &str) -> WriteEffect {
     let path = path.trim_start_matches("./").trim_start_matches('/');
+    let first = path.split('/').next().unwrap_or_default();
+    if first == crate::STUDIO_DIR || first == "node_modules" {
+        return WriteEffect::Reserved;
+    }
     match path {
         "package.json" | "package-lock.json" | "npm-shrinkwrap.json" | ".npmrc" => {
             WriteEffect::ReinstallAndRestart
@@ -47,6 +54,15 @@ mod tests {
             );
         }
         assert_eq!(write_effect("studio.json"), WriteEffect::Regenerate);
+        for path in [
+            ".studio/src/generated.js",
+            "node_modules/react/index.js",
+            "./node_modules",
+            "/.studio",
+        ] {
+            assert_eq!(write_effect(path), WriteEffect::Reserved, "{path}");
+        }
+        assert_eq!(write_effect("src/node_modules.tsx"), WriteEffect::HotUpdate);
         for path in [
             "src/components/Button.tsx",
             "packages/ui/package.json",

@@ -5,6 +5,7 @@ mod support;
 use std::fs;
 use std::time::Duration;
 
+use studio_renderer::{WriteEffect, write_effect};
 use support::{Browser, Vite};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -97,11 +98,9 @@ async fn renders_every_component_with_setup_wrapper_and_filter() {
 #[tokio::test]
 async fn edits_new_files_and_deletions_arrive_without_a_reload() {
     let checkout = support::sample_checkout("render-hmr-");
-    let prepared = support::prepare(
-        &support::shared_renderer(),
-        &support::spec(checkout.path(), None),
-    )
-    .await;
+    let renderer = support::shared_renderer();
+    let spec = support::spec(checkout.path(), None);
+    let prepared = support::prepare(&renderer, &spec).await;
     let vite = Vite::start(&prepared.launch);
     vite.wait_ready().await;
     let mut browser = Browser::launch().await;
@@ -143,6 +142,26 @@ async fn edits_new_files_and_deletions_arrive_without_a_reload() {
     assert_eq!(
         names,
         ["Alert", "InlineAlert", "Badge", "Button", "Card", "Toggle"]
+    );
+
+    // studio.json narrows the globs: preparing again regenerates .studio/ and the page
+    // hot-updates, with no restart.
+    let studio_json = r#"{"components": ["src/components/**/*.{tsx,jsx}", "!src/components/Badge/**"],
+        "setup": ["src/styles/tokens.css"], "wrapper": "src/theme/ThemeProvider.tsx#ThemeProvider"}"#;
+    fs::write(checkout.path().join("studio.json"), studio_json).unwrap();
+    assert_eq!(write_effect("studio.json"), WriteEffect::Regenerate);
+    let again = support::prepare(&renderer, &spec).await;
+    assert!(!again.report.needs_restart(), "{:?}", again.report);
+    browser
+        .wait_for(
+            "p",
+            "!document.querySelector('[data-studio-component=Badge]')",
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.component_names("p").await,
+        ["Alert", "InlineAlert", "Button", "Card", "Toggle"]
     );
 
     assert_eq!(
