@@ -6,7 +6,8 @@ use crate::client::ClientError;
 /// Exit codes of the client subcommands.
 pub mod exit {
     pub const OK: u8 = 0;
-    /// The server refused the request (its `{"error", "code"}` is printed).
+    /// The server refused the request (its `{"error", "code"}` is printed), or the answer could
+    /// not be written to standard output.
     pub const SERVER_ERROR: u8 = 1;
     /// Bad arguments or unreadable local input (clap also exits with 2).
     pub const USAGE: u8 = 2;
