@@ -1,0 +1,81 @@
+//! Studio's process supervisor: runs named **units** (one command each) so that no process and
+//! no busy port is ever left behind, restarts never race, and a crash is back to ready fast.
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use studio_supervisor::*;
+//! # async fn demo() -> Result<(), SupervisorError> {
+//! let sup = Supervisor::new(SupervisorConfig { port_range: 5173..=5999, ..Default::default() });
+//! let port = sup.ports().allocate()?;
+//! let unit = sup
+//!     .add(UnitSpec {
+//!         name: "sb_1a2b-renderer".into(),
+//!         program: "node".into(),
+//!         args: vec!["node_modules/.bin/vite".into(), "--port".into(), port.to_string()],
+//!         cwd: "/srv/sandboxes/sb_1a2b/renderer".into(),
+//!         port: Some(port),
+//!         readiness: Some(Probe::http(format!("http://127.0.0.1:{port}/"))),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! unit.start().await?; // resolves once GET / answers 2xx/3xx
+//! unit.restart().await?;
+//! unit.wait_for(|s| s.state == UnitState::Running, Duration::from_secs(5)).await?;
+//! sup.shutdown().await; // nothing of any unit is alive afterwards
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! Modelled on watchexec's supervisor: each unit is owned by **one task** (`unit/actor.rs`), and
+//! the cloneable [`Unit`] handle sends it requests over a bounded channel with oneshot replies.
+//! Only that task touches the unit's processes and state, so there is no lock around unit state
+//! and a restart can never race another restart: requests are handled one batch at a time and
+//! coalesced (100 concurrent restarts cause at most two restarts and leave exactly one instance).
+//!
+//! # Invariants
+//!
+//! - **A unit is a process group and a cgroup.** The leader starts a new process group and,
+//!   where cgroup v2 is writable, joins a fresh cgroup between fork and exec, so every descendant
+//!   is contained, including one that calls `setsid`. Without cgroups (logged once) the process
+//!   group alone contains the unit.
+//! - **A stop is complete when nothing of the unit is alive and its port is free.** SIGTERM goes
+//!   to the whole unit (`killpg`, plus members outside the group one by one), then after the
+//!   grace period SIGKILL (`cgroup.kill`). Zombies do not count as alive; the leader is reaped
+//!   last, so its PID (the group id) cannot be reused while the group is signalled.
+//! - **No signal reaches a stranger.** Processes found by PID are signalled through a pidfd
+//!   opened before re-checking membership; adoption verifies start time, boot id, token and
+//!   cgroup before trusting a PID. A port held by a process outside the unit is reported with
+//!   the holder's PID, never killed.
+//! - **The child's environment is explicit:** `PATH`, `HOME`, `LANG`, the spec's variables and the
+//!   unit token, nothing else of the supervisor's environment.
+//! - **Output never blocks a stop.** Pipes are read by detached tasks into a bounded ring buffer
+//!   per unit that survives restarts; a stop never waits for end-of-file.
+//! - **Crashes restart with backoff; requests are not crashes.** See [`RestartPolicy`].
+//!
+//! What the supervisor does after its own death is described in [`AdoptionRecord`]'s module:
+//! units survive it, and a new supervisor re-adopts them from their records without a restart.
+
+mod adopt;
+mod cgroup;
+mod error;
+mod logs;
+mod ports;
+mod probe;
+mod process;
+mod procinfo;
+mod spec;
+mod status;
+mod supervisor;
+mod unit;
+
+pub use adopt::AdoptionRecord;
+pub use error::{AdoptionMismatch, PortError, SupervisorError};
+pub use logs::{LogLine, LogStream};
+pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};
+pub use process::TOKEN_VAR;
+pub use procinfo::{cpu_ticks, rss_bytes};
+pub use spec::{Dependency, Liveness, LogLimits, Probe, RestartPolicy, UnitSpec};
+pub use status::{ExitReason, UnitState, UnitStatus};
+pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};
+pub use unit::Unit;

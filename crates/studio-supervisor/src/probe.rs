@@ -1,0 +1,275 @@
+//! Readiness, liveness and dependency checks over real sockets.
+//!
+//! The HTTP and PostgreSQL checks speak just enough of each protocol to get an answer: a
+//! `GET` and its status line, a PostgreSQL startup message and the first reply. That keeps the
+//! supervisor free of HTTP-client and database dependencies, and each check is one connection.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use url::Url;
+
+use crate::spec::{Dependency, Probe};
+
+/// Runs a probe once; `Err` says why it did not pass.
+pub(crate) async fn check(probe: &Probe, timeout: Duration) -> Result<(), String> {
+    match probe {
+        Probe::Http { url } => http_ok(url, timeout).await,
+        Probe::Tcp { addr } => tcp_connects(addr, timeout).await,
+    }
+}
+
+/// Checks a dependency other than another unit (those are checked against the registry).
+pub(crate) async fn check_dependency(dep: &Dependency, timeout: Duration) -> Result<(), String> {
+    match dep {
+        Dependency::Tcp(addr) => tcp_connects(addr, timeout).await,
+        Dependency::Http(url) => http_ok(url, timeout).await,
+        Dependency::Postgres(url) => postgres_accepts(url, timeout).await,
+        Dependency::Unit(name) => Err(format!("unit {name} is checked by the supervisor")),
+    }
+}
+
+async fn tcp_connects(addr: &str, timeout: Duration) -> Result<(), String> {
+    connect(addr, timeout).await.map(drop)
+}
+
+async fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, String> {
+    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(format!("connect to {addr}: {e}")),
+        Err(_) => Err(format!("connect to {addr}: timed out after {timeout:?}")),
+    }
+}
+
+/// Where an `http://` URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HttpTarget {
+    /// `host:port` to connect to.
+    pub addr: String,
+    /// `Host` header value.
+    pub host: String,
+    /// Path and query to request.
+    pub path: String,
+}
+
+pub(crate) fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
+    let parsed = Url::parse(url).map_err(|e| format!("invalid probe URL {url:?}: {e}"))?;
+    if parsed.scheme() != "http" {
+        return Err(format!("probe URL {url:?}: only http:// is supported"));
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| format!("probe URL {url:?} has no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let path = match parsed.query() {
+        Some(query) => format!("{}?{query}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    Ok(HttpTarget {
+        addr: format!("{host}:{port}"),
+        host: format!("{host}:{port}"),
+        path,
+    })
+}
+
+/// `GET url` answered with 2xx or 3xx.
+async fn http_ok(url: &str, timeout: Duration) -> Result<(), String> {
+    let target = parse_http_url(url)?;
+    let exchange = async {
+        let mut stream = connect(&target.addr, timeout).await?;
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: studio-supervisor\r\nConnection: close\r\n\r\n",
+            target.path, target.host
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        // The status line is all we need: "HTTP/1.1 200 OK".
+        let mut head = [0u8; 64];
+        let mut len = 0;
+        while len < 12 {
+            match stream.read(&mut head[len..]).await {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) => return Err(format!("GET {url}: {e}")),
+            }
+        }
+        parse_status(&head[..len]).ok_or_else(|| format!("GET {url}: no HTTP status line"))
+    };
+    let status = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("GET {url}: timed out after {timeout:?}"))??;
+    if (200..400).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("GET {url}: status {status}"))
+    }
+}
+
+fn parse_status(head: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(head.get(..12)?).ok()?;
+    let rest = text.strip_prefix("HTTP/1.")?;
+    rest.get(2..5)?.parse().ok()
+}
+
+pub(crate) fn validate_addr(addr: &str) -> Result<(), String> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(format!("address {addr:?} is not host:port")),
+    }
+}
+
+/// Where a `postgres://` URL points. The password is never kept: the check does not log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PgTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+pub(crate) fn parse_postgres_url(url: &str) -> Result<PgTarget, String> {
+    // The error must not echo the URL: it may carry a password.
+    let parsed = Url::parse(url).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err("a PostgreSQL URL starts with postgres:// or postgresql://".into());
+    }
+    let host = parsed.host_str().ok_or("the PostgreSQL URL has no host")?;
+    let user = match parsed.username() {
+        "" => "postgres".to_owned(),
+        user => user.to_owned(),
+    };
+    let database = match parsed.path().trim_start_matches('/') {
+        "" => user.clone(),
+        db => db.to_owned(),
+    };
+    Ok(PgTarget {
+        host: host.to_owned(),
+        port: parsed.port().unwrap_or(5432),
+        user,
+        database,
+    })
+}
+
+/// Sends a protocol-3.0 startup message and reads the first reply, like `pg_isready`: an
+/// authentication request or any error except "the database system is starting up"
+/// (SQLSTATE 57P03) means the server accepts connections.
+async fn postgres_accepts(url: &str, timeout: Duration) -> Result<(), String> {
+    let target = parse_postgres_url(url)?;
+    let addr = format!("{}:{}", target.host, target.port);
+    let exchange = async {
+        let mut stream = connect(&addr, timeout).await?;
+        stream
+            .write_all(&startup_message(&target.user, &target.database))
+            .await
+            .map_err(|e| format!("postgres {addr}: {e}"))?;
+        let mut reply = vec![0u8; 1024];
+        let n = stream
+            .read(&mut reply)
+            .await
+            .map_err(|e| format!("postgres {addr}: {e}"))?;
+        let verdict =
+            interpret_startup_reply(&reply[..n]).map_err(|e| format!("postgres {addr}: {e}"));
+        // Terminate ('X') politely so the server does not log an unexpected EOF.
+        let _ = stream.write_all(&[b'X', 0, 0, 0, 4]).await;
+        verdict
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("postgres {addr}: timed out after {timeout:?}"))?
+}
+
+fn startup_message(user: &str, database: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&196_608u32.to_be_bytes()); // protocol 3.0
+    for (key, value) in [("user", user), ("database", database)] {
+        body.extend_from_slice(key.as_bytes());
+        body.push(0);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut message = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    message.extend_from_slice(&body);
+    message
+}
+
+fn interpret_startup_reply(reply: &[u8]) -> Result<(), String> {
+    match reply.first() {
+        Some(b'R') => Ok(()), // an authentication request (or AuthenticationOk)
+        Some(b'E') => {
+            // ErrorResponse: fields of (type byte, C string); 'C' is the SQLSTATE.
+            let fields = reply.get(5..).unwrap_or_default();
+            let code = fields
+                .split(|&b| b == 0)
+                .find_map(|field| field.strip_prefix(b"C"))
+                .map(|c| String::from_utf8_lossy(c).into_owned());
+            match code.as_deref() {
+                Some("57P03") => Err("the database system is starting up".into()),
+                _ => Ok(()), // e.g. bad password or unknown database: the server does accept
+            }
+        }
+        Some(other) => Err(format!(
+            "unexpected reply {:?}: not a PostgreSQL server",
+            *other as char
+        )),
+        None => Err("the connection closed without a reply".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_urls_are_split_into_address_and_path() {
+        let t = parse_http_url("http://127.0.0.1:5173/__health?x=1").unwrap();
+        assert_eq!(t.addr, "127.0.0.1:5173");
+        assert_eq!(t.path, "/__health?x=1");
+        assert!(parse_http_url("https://example.com/").is_err());
+        assert!(parse_http_url("not a url").is_err());
+    }
+
+    #[test]
+    fn status_lines_are_parsed() {
+        assert_eq!(parse_status(b"HTTP/1.1 302 Found\r\n"), Some(302));
+        assert_eq!(parse_status(b"HTTP/1.0 200 OK"), Some(200));
+        assert_eq!(parse_status(b"SSH-2.0-OpenSSH"), None);
+    }
+
+    #[test]
+    fn postgres_urls_default_user_and_database_and_hide_passwords() {
+        let t = parse_postgres_url("postgres://alice:s3cret@db.local:6543/app").unwrap();
+        assert_eq!(
+            (
+                t.host.as_str(),
+                t.port,
+                t.user.as_str(),
+                t.database.as_str()
+            ),
+            ("db.local", 6543, "alice", "app")
+        );
+        let t = parse_postgres_url("postgresql://localhost").unwrap();
+        assert_eq!(
+            (t.port, t.user.as_str(), t.database.as_str()),
+            (5432, "postgres", "postgres")
+        );
+        let shown = Dependency::Postgres("postgres://alice:s3cret@db.local/app".into()).to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let err = parse_postgres_url("mysql://alice:s3cret@x").unwrap_err();
+        assert!(!err.contains("s3cret"));
+    }
+
+    #[test]
+    fn startup_replies_are_interpreted_like_pg_isready() {
+        assert!(interpret_startup_reply(b"R\0\0\0\x08\0\0\0\0").is_ok());
+        let starting = b"E\0\0\0\x20SFATAL\0C57P03\0Mstarting up\0\0";
+        assert!(interpret_startup_reply(starting).is_err());
+        let bad_password = b"E\0\0\0\x20SFATAL\0C28P01\0Mpassword\0\0";
+        assert!(interpret_startup_reply(bad_password).is_ok());
+        assert!(interpret_startup_reply(b"HTTP/1.1 400").is_err());
+        assert!(interpret_startup_reply(b"").is_err());
+    }
+}

@@ -1,0 +1,195 @@
+//! A unit: the cloneable [`Unit`] handle and the task that owns the unit's processes.
+//!
+//! The handle never touches processes or state. It sends a request over a bounded channel to the
+//! unit's task and awaits the reply on a oneshot channel. The task handles requests one batch at
+//! a time, so two operations on one unit never overlap, and there is no lock around the unit's
+//! state to forget to take: only the task can change it.
+
+mod actor;
+mod crashes;
+mod lifecycle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::adopt::AdoptionRecord;
+use crate::error::SupervisorError;
+use crate::logs::{LogBuffer, LogLine};
+use crate::status::UnitStatus;
+
+pub(crate) use actor::Actor;
+
+/// Requests waiting for the unit's task; beyond this, callers wait to enqueue (backpressure).
+const INBOX_CAPACITY: usize = 64;
+
+/// What a caller asks a unit to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    Start,
+    Stop,
+    Restart,
+    Remove,
+}
+
+impl Request {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Remove => "remove",
+        }
+    }
+}
+
+pub(crate) type Outcome = Result<UnitStatus, SupervisorError>;
+
+#[derive(Debug)]
+pub(crate) struct Command {
+    request: Request,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// A handle to one unit. Cheap to clone; every clone talks to the same task.
+///
+/// `start`, `stop` and `restart` return once the unit reached the resulting steady state
+/// (`Running`, `Stopped`, or `Failed` as an error saying why). Requests that arrive while an
+/// operation runs are handled after it, all together, as one operation (the last request decides
+/// which), and share its outcome: a burst of restarts causes at most one more restart. A `stop`
+/// or `remove` interrupts a start or a restart still in progress (waiting for dependencies, the
+/// port, readiness or a backoff delay) rather than waiting for it.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    name: Arc<str>,
+    inbox: mpsc::Sender<Command>,
+    status: watch::Receiver<UnitStatus>,
+    record: watch::Receiver<Option<AdoptionRecord>>,
+    logs: Arc<LogBuffer>,
+}
+
+/// The pieces the task keeps when a unit is created.
+pub(crate) struct UnitChannels {
+    pub inbox: mpsc::Receiver<Command>,
+    pub status: watch::Sender<UnitStatus>,
+    pub record: watch::Sender<Option<AdoptionRecord>>,
+}
+
+impl Unit {
+    pub(crate) fn new(initial: UnitStatus, logs: Arc<LogBuffer>) -> (Self, UnitChannels) {
+        let (inbox_tx, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let name = Arc::from(initial.name.as_str());
+        let (status_tx, status) = watch::channel(initial);
+        let (record_tx, record) = watch::channel(None);
+        let unit = Self {
+            name,
+            inbox: inbox_tx,
+            status,
+            record,
+            logs,
+        };
+        (
+            unit,
+            UnitChannels {
+                inbox,
+                status: status_tx,
+                record: record_tx,
+            },
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Starts the unit (a no-op when it runs). Resolves when it is `Running`, or fails saying why:
+    /// a dependency timed out, the port is held by another process, it crashed too often (with
+    /// its last output), ...
+    pub async fn start(&self) -> Result<UnitStatus, SupervisorError> {
+        self.request(Request::Start).await
+    }
+
+    /// Stops the unit: SIGTERM to all its processes, `stop_grace`, SIGKILL. Resolves when none of
+    /// them is alive and its port is free.
+    pub async fn stop(&self) -> Result<UnitStatus, SupervisorError> {
+        self.request(Request::Stop).await
+    }
+
+    /// Stops the unit (if running) and starts it again. Not a crash.
+    pub async fn restart(&self) -> Result<UnitStatus, SupervisorError> {
+        self.request(Request::Restart).await
+    }
+
+    /// Stops the unit, releases its port and removes it from the supervisor. Later requests on
+    /// any handle of it fail with [`SupervisorError::Removed`].
+    pub async fn remove(&self) -> Result<UnitStatus, SupervisorError> {
+        self.request(Request::Remove).await
+    }
+
+    /// The current status.
+    pub fn status(&self) -> UnitStatus {
+        self.status.borrow().clone()
+    }
+
+    /// The status stream: a `watch` receiver that always holds the latest status. (Every single
+    /// transition is also published on [`Supervisor::events`](crate::Supervisor::events).)
+    pub fn watch(&self) -> watch::Receiver<UnitStatus> {
+        self.status.clone()
+    }
+
+    /// Waits until `condition` holds for the status, up to `timeout`.
+    pub async fn wait_for(
+        &self,
+        condition: impl Fn(&UnitStatus) -> bool,
+        timeout: Duration,
+    ) -> Result<UnitStatus, SupervisorError> {
+        let mut status = self.status.clone();
+        let waited = tokio::time::timeout(timeout, status.wait_for(|s| condition(s))).await;
+        match waited {
+            Ok(Ok(status)) => Ok(status.clone()),
+            Ok(Err(_)) => Err(SupervisorError::Removed {
+                name: self.name.to_string(),
+            }),
+            Err(_) => Err(SupervisorError::WaitTimeout {
+                name: self.name.to_string(),
+                state: self.status.borrow().state,
+                waited: timeout,
+            }),
+        }
+    }
+
+    /// The last `n` lines of the unit's output (stdout and stderr), oldest first.
+    pub fn logs(&self, n: usize) -> Vec<LogLine> {
+        self.logs.tail(n)
+    }
+
+    /// Every line from now on. A subscriber that falls more than 1024 lines behind gets
+    /// `RecvError::Lagged` and continues with newer lines.
+    pub fn subscribe_logs(&self) -> broadcast::Receiver<LogLine> {
+        self.logs.subscribe()
+    }
+
+    /// What another supervisor process needs to re-adopt the running instance; `None` while no
+    /// instance runs. Changes on every (re)start, so persist it whenever it changes.
+    pub fn record(&self) -> Option<AdoptionRecord> {
+        self.record.borrow().clone()
+    }
+
+    /// A receiver that is notified whenever [`Unit::record`] changes.
+    pub fn watch_record(&self) -> watch::Receiver<Option<AdoptionRecord>> {
+        self.record.clone()
+    }
+
+    async fn request(&self, request: Request) -> Outcome {
+        let removed = || SupervisorError::Removed {
+            name: self.name.to_string(),
+        };
+        let (reply, answer) = oneshot::channel();
+        self.inbox
+            .send(Command { request, reply })
+            .await
+            .map_err(|_| removed())?;
+        answer.await.map_err(|_| removed())?
+    }
+}

@@ -1,0 +1,196 @@
+//! Re-adoption across a supervisor SIGKILL, and refusal of records that no longer match.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Lines, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use studio_supervisor::{AdoptionMismatch, AdoptionRecord, SupervisorError};
+
+/// A `studio-supervise` process: a supervisor of its own that the test can SIGKILL.
+struct Host {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Lines<BufReader<ChildStdout>>,
+}
+
+impl Host {
+    fn spawn(mode: &str, input: &[String]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_studio-supervise"))
+            .arg(mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn studio-supervise");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        for line in input {
+            writeln!(stdin, "{line}").expect("write to the host");
+        }
+        let events = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        Self {
+            child,
+            stdin: Some(stdin),
+            events,
+        }
+    }
+
+    /// The next event of the given kind (skipping log lines and others).
+    fn next(&mut self, kind: &str) -> Value {
+        for line in self.events.by_ref() {
+            let line = line.expect("read from the host");
+            let event: Value = serde_json::from_str(&line).expect("a JSON event");
+            if event["event"] == kind || event["event"] == "error" {
+                return event;
+            }
+        }
+        panic!("the host exited before a {kind:?} event");
+    }
+
+    fn send(&mut self, command: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{command}").expect("write to the host");
+    }
+}
+
+#[tokio::test]
+async fn a_second_supervisor_readopts_the_unit_of_a_sigkilled_one_without_restarting_it() {
+    let port = supervisor().ports().allocate().unwrap();
+    let mut spec = node_server("adoptee", port, 100);
+    spec.env.insert("LOG_REQUESTS".into(), "1".into());
+    let spec = serde_json::to_string(&spec).unwrap();
+
+    let mut first = Host::spawn("run", std::slice::from_ref(&spec));
+    let running = first.next("running");
+    assert_eq!(running["status"]["state"], "running", "{running}");
+    let record: AdoptionRecord = serde_json::from_value(running["record"].clone()).unwrap();
+    let server = http_pid(port).unwrap();
+    assert!(record.cgroup.is_some(), "cgroups are available here");
+
+    // SIGKILL the supervisor: its unit lives on (own process group and cgroup). No request
+    // now: the server would log it into a pipe nobody reads (see the `adopt` module docs).
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert!(alive(record.pid) && alive(server));
+
+    let mut second = Host::spawn("adopt", &[spec, serde_json::to_string(&record).unwrap()]);
+    let adopted = second.next("running");
+    assert_eq!(adopted["status"]["state"], "running", "{adopted}");
+    assert_eq!(adopted["status"]["pid"], record.pid);
+    assert_eq!(adopted["status"]["restarts"], 0);
+    let url = "/after-adoption";
+    assert_eq!(
+        http_get_pid(port, url),
+        Some(server),
+        "the server was restarted"
+    );
+    // Its output after the adoption reaches the new supervisor through the same pipes.
+    let logged = second.next("log");
+    assert_eq!(logged["line"]["text"], format!("request {url}"), "{logged}");
+
+    second.send("stop");
+    let stopped = second.next("stopped");
+    assert!(stopped["outcome"]["Ok"].is_object(), "{stopped}");
+    assert_eq!(stopped["outcome"]["Ok"]["state"], "stopped");
+    assert!(
+        !alive(server) && !alive(record.pid),
+        "processes survived the adopted stop"
+    );
+    assert!(http_pid(port).is_none());
+    assert!(
+        !record.cgroup.as_ref().unwrap().exists(),
+        "the cgroup was not removed"
+    );
+    drop(second.stdin.take());
+    assert!(second.child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn records_that_no_longer_match_are_refused_and_nothing_is_signalled() {
+    let sup = supervisor();
+    let spec = shell("ghost", "exec sleep 300");
+    let unit = sup.add(spec.clone()).await.unwrap();
+    unit.start().await.unwrap();
+    let record = unit.record().unwrap();
+    unit.remove().await.unwrap();
+
+    // Dead: the unit was stopped.
+    let error = sup.adopt(spec.clone(), record.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SupervisorError::Adoption {
+                reason: AdoptionMismatch::Gone { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        sup.unit("ghost").is_none(),
+        "a failed adoption registered the unit"
+    );
+
+    // A live stranger under the recorded PID (PID reuse), or with the right start time but
+    // without the token: both refused, and the stranger is not signalled.
+    let mut stranger = Command::new("sleep").arg("300").spawn().unwrap();
+    let pid = stranger.id();
+    let reused = AdoptionRecord {
+        pid,
+        pgid: pid,
+        cgroup: None,
+        ..record.clone()
+    };
+    let error = sup.adopt(spec.clone(), reused).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SupervisorError::Adoption {
+                reason: AdoptionMismatch::PidReused { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let start_time = proc_start_time(pid);
+    let impostor = AdoptionRecord {
+        pid,
+        pgid: pid,
+        start_time,
+        cgroup: None,
+        ..record.clone()
+    };
+    let error = sup.adopt(spec.clone(), impostor).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SupervisorError::Adoption {
+                reason: AdoptionMismatch::TokenMismatch,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    // Not synchronization: the window in which an (unwanted) signal would have taken effect.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        stranger.try_wait().unwrap().is_none(),
+        "the stranger was signalled"
+    );
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+
+    // A record for another unit name is refused too.
+    let error = sup.adopt(shell("other", "true"), record).await.unwrap_err();
+    assert!(error.to_string().contains("ghost"), "{error}");
+    assert_eq!(sup.units().len(), 0);
+}
+
+fn proc_start_time(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a live process");
+    let after_name = text.rfind(')').expect("a stat line") + 2;
+    let fields: Vec<&str> = text[after_name..].split_whitespace().collect();
+    fields[19].parse().expect("a start time")
+}
