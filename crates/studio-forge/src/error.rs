@@ -33,6 +33,9 @@ pub enum ForgeError {
     /// `GITHUB_TOKEN` cannot be sent in an HTTP header (the token itself is never shown).
     #[error("invalid GITHUB_TOKEN: {0}")]
     InvalidToken(&'static str),
+    /// [`crate::Forge::new`] was called outside a tokio runtime (a bug in the caller).
+    #[error("the GitHub client must be created inside a tokio runtime")]
+    OutsideRuntime,
     /// Our own input is unusable before GitHub is even asked (empty title, blank branch).
     #[error("{step}: {problem}")]
     InvalidRequest { step: Step, problem: String },
@@ -78,6 +81,7 @@ impl ForgeError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidApiUrl(_) | Self::InvalidToken(_) => "github_config",
+            Self::OutsideRuntime => "internal_error",
             Self::InvalidRequest { .. } => "invalid_request",
             Self::Unauthorized { .. } => "github_unauthorized",
             Self::Forbidden { .. } => "github_forbidden",
@@ -92,7 +96,7 @@ impl ForgeError {
     /// The step that failed, for errors that come from a GitHub call.
     pub fn step(&self) -> Option<Step> {
         match self {
-            Self::InvalidApiUrl(_) | Self::InvalidToken(_) => None,
+            Self::InvalidApiUrl(_) | Self::InvalidToken(_) | Self::OutsideRuntime => None,
             Self::InvalidRequest { step, .. }
             | Self::Unauthorized { step, .. }
             | Self::Forbidden { step, .. }

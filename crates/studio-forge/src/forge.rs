@@ -38,12 +38,16 @@ impl Forge {
     pub const DEFAULT_API_URL: &'static str = "https://api.github.com";
 
     /// A client for the REST API at `api_base_url` (`STUDIO_GITHUB_API_URL`), authenticating with
-    /// `token` (`GITHUB_TOKEN`) when given. Must be called inside a tokio runtime.
+    /// `token` (`GITHUB_TOKEN`) when given. Must be called inside a tokio runtime (octocrab spawns
+    /// its connection pool's worker); outside one it is an error rather than octocrab's panic.
     ///
     /// The URL must be http(s) without credentials, query or fragment; a path is kept (GitHub
     /// Enterprise Server serves the API under `/api/v3`).
     pub fn new(api_base_url: &str, token: Option<SecretToken>) -> Result<Self, ForgeError> {
         let api_base = parse_api_url(api_base_url)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ForgeError::OutsideRuntime);
+        }
         let mut builder = Octocrab::builder()
             .base_uri(api_base.as_str())
             .map_err(|e| ForgeError::InvalidApiUrl(format!("{api_base}: {e}")))?
@@ -266,5 +270,20 @@ mod tests {
             assert!(err.contains(reason), "{bad}: {err}");
             assert!(!err.contains("hunter2"), "{err}");
         }
+    }
+
+    #[test]
+    fn needs_a_runtime_and_hides_the_token() {
+        let token = || SecretToken::new("ghp_hidden");
+        let err = Forge::new(Forge::DEFAULT_API_URL, token()).unwrap_err();
+        assert_eq!(err, ForgeError::OutsideRuntime);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let forge = runtime
+            .block_on(async { Forge::new(Forge::DEFAULT_API_URL, token()) })
+            .unwrap();
+        assert_eq!(forge.web_host(), "github.com");
+        assert!(!format!("{forge:?}").contains("ghp_hidden"));
     }
 }

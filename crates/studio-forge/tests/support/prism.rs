@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Prism takes ~2 s to start alone; give a loaded 2-core machine plenty of room.
-const START_DEADLINE: Duration = Duration::from_secs(90);
+const START_DEADLINE: Duration = Duration::from_secs(120);
+const EXITED: &str = "prism exited before listening";
 const LOG_LINES_KEPT: usize = 400;
 
 /// A running Prism, killed (its whole process group) when dropped, also on panic.
@@ -36,15 +37,18 @@ impl PrismPeer {
                 prism.display()
             ));
         }
-        // The port can be taken between probing and Prism's bind: try a few.
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            match Self::start_on(&prism, &description, free_port()?) {
-                Ok(peer) => return Ok(peer),
-                Err(e) => last_error = e,
+        // The port can be taken between probing and Prism's bind, and then Prism exits: try a
+        // few ports. A Prism that is merely slow is not restarted (the deadline is generous).
+        let mut result = Self::start_on(&prism, &description, free_port()?);
+        for _ in 0..2 {
+            match &result {
+                Err(e) if e.starts_with(EXITED) => {
+                    result = Self::start_on(&prism, &description, free_port()?);
+                }
+                _ => break,
             }
         }
-        Err(last_error)
+        result
     }
 
     fn start_on(prism: &Path, description: &Path, port: u16) -> Result<Self, String> {
@@ -99,10 +103,7 @@ impl PrismPeer {
                 Ok(()) => return Ok(peer),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let _ = peer.child.wait();
-                    return Err(format!(
-                        "prism exited before listening:\n{}",
-                        peer.log_text()
-                    ));
+                    return Err(format!("{EXITED}:\n{}", peer.log_text()));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() > deadline => {
                     return Err(format!(
