@@ -159,8 +159,7 @@ async fn start_to_render(renderer: &Renderer, browser: &mut Browser) {
         for pass in 0..2 {
             let page = format!("start-{run}-{pass}");
             let started_ms = support::epoch_ms();
-            let vite = Vite::start(&prepared.launch);
-            vite.wait_ready().await;
+            let vite = Vite::start(&prepared.launch).await;
             let ready_ms = support::epoch_ms();
             browser.open(&page, vite.url.as_str()).await;
             browser.wait_ready(&page).await;
@@ -205,8 +204,7 @@ async fn start_to_render(renderer: &Renderer, browser: &mut Browser) {
 async fn edit_to_pixel(renderer: &Renderer, browser: &mut Browser) {
     let checkout = support::sample_checkout("bench-edit-");
     let prepared = support::prepare(renderer, &support::spec(checkout.path(), None)).await;
-    let vite = Vite::start(&prepared.launch);
-    vite.wait_ready().await;
+    let vite = Vite::start(&prepared.launch).await;
     browser.open("edit", vite.url.as_str()).await;
     browser.wait_ready("edit").await;
     let file = checkout.path().join("src/components/Button/Button.tsx");
@@ -269,8 +267,7 @@ async fn idle_memory(browser: &mut Browser) {
         let renderer = Renderer::new(config).unwrap();
         let checkout = support::sample_checkout("bench-mem-");
         let prepared = support::prepare(&renderer, &support::spec(checkout.path(), None)).await;
-        let vite = Vite::start(&prepared.launch);
-        vite.wait_ready().await;
+        let vite = Vite::start(&prepared.launch).await;
         let page = format!("mem-{run}");
         browser.open(&page, vite.url.as_str()).await;
         browser.wait_ready(&page).await;

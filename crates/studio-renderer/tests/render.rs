@@ -20,8 +20,7 @@ async fn renders_every_component_with_setup_wrapper_and_filter() {
         &support::spec(checkout.path(), None),
     )
     .await;
-    let vite = Vite::start(&prepared.launch);
-    vite.wait_ready().await;
+    let vite = Vite::start(&prepared.launch).await;
     let mut browser = Browser::launch().await;
     let url = vite.url.as_str();
 
@@ -101,8 +100,7 @@ async fn edits_new_files_and_deletions_arrive_without_a_reload() {
     let renderer = support::shared_renderer();
     let spec = support::spec(checkout.path(), None);
     let prepared = support::prepare(&renderer, &spec).await;
-    let vite = Vite::start(&prepared.launch);
-    vite.wait_ready().await;
+    let vite = Vite::start(&prepared.launch).await;
     let mut browser = Browser::launch().await;
     browser.open("p", vite.url.as_str()).await;
     browser.wait_ready("p").await;
@@ -192,8 +190,7 @@ async fn a_broken_component_shows_its_error_in_place_and_the_others_stay() {
         &support::spec(checkout.path(), None),
     )
     .await;
-    let vite = Vite::start(&prepared.launch);
-    vite.wait_ready().await;
+    let vite = Vite::start(&prepared.launch).await;
     let mut browser = Browser::launch().await;
     browser.open("p", vite.url.as_str()).await;
     browser.wait_ready("p").await;

@@ -7,15 +7,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use studio_core::SandboxId;
 use studio_renderer::{
     LaunchSpec, Prepared, Renderer, RendererConfig, RendererOverrides, SandboxSpec,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::TcpStream;
+use studio_supervisor::{
+    CgroupMode, Probe, RestartPolicy, Supervisor, SupervisorConfig, Unit, UnitSpec,
+};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use url::Url;
 
@@ -118,94 +120,77 @@ pub async fn prepare(renderer: &Renderer, spec: &SandboxSpec) -> Prepared {
     }
 }
 
-/// A Vite dev server started from a launch spec, in its own process group (killed on drop).
+/// A renderer running under `studio-supervisor`, as Studio runs it: one unit per sandbox, with
+/// the launch spec's program, arguments, environment and port, and its readiness URL as probe.
 pub struct Vite {
-    child: Child,
+    supervisor: Supervisor,
+    unit: Unit,
     pub url: Url,
-    pub log: PathBuf,
-    pub started_at: Instant,
 }
 
 impl Vite {
-    pub fn start(launch: &LaunchSpec) -> Self {
-        let log = launch.cwd.join(".studio/test-vite.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let started_at = Instant::now();
-        let child = Command::new(&launch.program)
-            .args(&launch.args)
-            .env_clear()
-            .envs(&launch.env)
-            .current_dir(&launch.cwd)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
+    /// Starts the unit; returns once the readiness URL answers.
+    pub async fn start(launch: &LaunchSpec) -> Self {
+        // Process groups contain a renderer (Vite never calls setsid); no cgroup setup needed.
+        let supervisor = Supervisor::new(SupervisorConfig {
+            cgroups: CgroupMode::Disabled,
+            ..Default::default()
+        });
+        let unit = supervisor
+            .add(UnitSpec {
+                name: format!("renderer-{:08x}", rand::random::<u32>()),
+                program: launch.program.to_string_lossy().into_owned(),
+                args: launch.args.clone(),
+                cwd: launch.cwd.clone(),
+                env: launch.env.clone(),
+                port: Some(launch.port),
+                readiness: Some(Probe::http(launch.readiness_url.as_str())),
+                readiness_interval: Duration::from_millis(10),
+                stop_grace: Duration::from_secs(2),
+                restart: RestartPolicy::never(),
+                ..Default::default()
+            })
+            .await
             .unwrap();
+        if let Err(e) = unit.start().await {
+            panic!("renderer did not start: {e}\n{}", output_of(&unit));
+        }
         Self {
-            child,
+            supervisor,
+            unit,
             url: launch.readiness_url.clone(),
-            log,
-            started_at,
         }
     }
 
+    /// The process group leader (the group holds every process of the renderer).
     pub fn pid(&self) -> u32 {
-        self.child.id().unwrap()
+        self.unit.status().pid.unwrap()
     }
 
-    /// Polls the readiness URL until it answers 200.
-    pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if http_status(&self.url).await == Some(200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+    /// Restarts the renderer (as Studio does after a dependency change); returns once ready.
+    pub async fn restart(&self) {
+        if let Err(e) = self.unit.restart().await {
+            panic!("renderer did not restart: {e}\n{}", self.output());
         }
-        panic!("Vite not ready after 30 s:\n{}", self.output());
     }
 
     pub fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        output_of(&self.unit)
     }
 
-    /// Stops the whole process group and waits until the leader is gone.
-    pub async fn stop(mut self) {
-        self.kill_group();
-        let _ = self.child.wait().await;
-    }
-
-    fn kill_group(&self) {
-        if let Some(pid) = self
-            .child
-            .id()
-            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-        {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
+    /// Stops the renderer: nothing of it is alive and its port is free afterwards.
+    pub async fn stop(self) {
+        self.unit.stop().await.unwrap();
+        self.supervisor.shutdown().await;
     }
 }
 
-impl Drop for Vite {
-    fn drop(&mut self) {
-        self.kill_group();
-    }
-}
-
-/// Status code of a GET, or None if nothing answers.
-pub async fn http_status(url: &Url) -> Option<u16> {
-    let addr = format!("{}:{}", url.host_str()?, url.port()?);
-    let mut stream = TcpStream::connect(addr).await.ok()?;
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        url.path()
-    );
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await.ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+fn output_of(unit: &Unit) -> String {
+    unit.logs(200)
+        .into_iter()
+        .map(|line| line.text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Chromium, driven through `tests/browser/driver.mjs` over JSON lines.
