@@ -192,3 +192,30 @@ async fn bad_settings_and_unusable_repositories_get_clear_errors() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_repository_without_a_lockfile_still_gets_its_dependencies() {
+    let renderer = support::shared_renderer();
+    let locked = support::sample_checkout("locked-");
+    let unlocked = support::sample_checkout("unlocked-");
+    fs::remove_file(unlocked.path().join("package-lock.json")).unwrap();
+
+    let with_lock = support::prepare(&renderer, &support::spec(locked.path(), None)).await;
+    let without = support::prepare(&renderer, &support::spec(unlocked.path(), None)).await;
+    assert_ne!(
+        without.report.deps.key, with_lock.report.deps.key,
+        "resolved by npm install: a store entry of its own"
+    );
+    for package in ["react", "react-dom", "typescript"] {
+        let manifest = unlocked
+            .path()
+            .join("node_modules")
+            .join(package)
+            .join("package.json");
+        assert!(manifest.is_file(), "{package} missing");
+    }
+    assert!(
+        !unlocked.path().join("package-lock.json").exists(),
+        "Studio never writes a lockfile into the repository"
+    );
+}
