@@ -10,6 +10,7 @@
 // resolve exactly as in the repository's own tooling, and globs read like the user wrote them.
 // The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
 import { readFileSync } from "node:fs";
+import { depsSeed } from "./deps-seed.mjs";
 
 const readJson = (name) => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8"));
 const settings = readJson("./settings.json");
@@ -59,5 +60,5 @@ export default {
     entries: [pagePath.slice(1)],
     include: ["react", "react/jsx-dev-runtime", "react-dom/client"],
   },
-  plugins: [studioPage()],
+  plugins: [studioPage(), depsSeed(settings.cacheDir)],
 };

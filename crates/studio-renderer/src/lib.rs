@@ -38,10 +38,19 @@
 //! file that an auto-commit could pick up. Hard links give a real directory that every tool treats
 //! as a normal install. The benchmark prints both costs.
 //!
+//! # Cold starts
+//!
+//! Vite's first start in a checkout bundles the dependencies (React & co.) into `.studio/.vite`,
+//! the largest part of a cold start. Once one sandbox has done it, the bundles are shared with
+//! later sandboxes of the same dependencies and template (see `deps_cache`): Vite normally
+//! rejects a copied cache because its stamp covers the absolute root, so the template re-stamps
+//! it, after checking its replica of Vite's hash against the seed's own stamp.
+//!
 //! What a write means for the renderer is decided by [`write_effect`]: dependency manifests need
 //! `prepare` + restart, `studio.json` needs `prepare` only, everything else reaches the page by
 //! Vite's hot update on its own.
 
+mod deps_cache;
 mod error;
 mod fingerprint;
 mod fs_util;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use studio_core::SandboxId;
 use url::Url;
 
+use crate::deps_cache;
 use crate::error::{RendererError, blocking};
 use crate::fingerprint::Manifests;
 use crate::generate::{AppInputs, REQUIRED_TEMPLATE_FILES, generate_app};
@@ -88,6 +89,8 @@ pub struct PrepareReport {
     pub deps_relinked: bool,
     /// `.studio/settings.json` changed (first preparation, or a new port).
     pub settings_changed: bool,
+    /// Vite's pre-bundled dependencies of an earlier sandbox were planted for this one.
+    pub vite_cache_seeded: bool,
     pub duration: Duration,
 }
 
@@ -176,13 +179,15 @@ impl Renderer {
             self.stores.ensure("deps", &deps_manifests),
         )?;
 
-        let (deps_relinked, settings_changed) = {
+        let seed = deps_cache::seed_dir(self.stores.root(), &template.key, &deps.key);
+        let (deps_relinked, settings_changed, vite_cache_seeded) = {
             let (checkout, template_dir, settings) = (
                 checkout.clone(),
                 self.template_dir.clone(),
                 settings.clone(),
             );
             let (template, deps, spec) = (template.clone(), deps.clone(), spec.clone());
+            let seed = seed.clone();
             blocking(move || {
                 let studio_dir = checkout.join(crate::STUDIO_DIR);
                 let relinked =
@@ -197,10 +202,12 @@ impl Renderer {
                     socket_url: spec.socket_url.as_ref(),
                     port: spec.port,
                 })?;
-                Ok((relinked, settings_changed))
+                let seeded = deps_cache::plant(&seed, &studio_dir)?;
+                Ok((relinked, settings_changed, seeded))
             })
             .await?
         };
+        deps_cache::publish_when_ready(seed, checkout.clone());
 
         let checkout_str = checkout
             .to_str()
@@ -211,6 +218,7 @@ impl Renderer {
             deps,
             deps_relinked,
             settings_changed,
+            vite_cache_seeded,
             duration: started.elapsed(),
         };
         tracing::info!(

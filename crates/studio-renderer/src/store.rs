@@ -67,6 +67,11 @@ impl Stores {
         }
     }
 
+    /// `<data>/renderer`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Returns the entry for `manifests` under `<root>/<kind>/`, installing it if needed.
     pub async fn ensure(
         &self,

@@ -3,7 +3,7 @@
 mod support;
 
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use studio_renderer::{WriteEffect, write_effect};
 use support::{Browser, Vite};
@@ -15,11 +15,8 @@ const SAMPLE_COMPONENTS: [&str; 6] = ["Alert", "InlineAlert", "Avatar", "Badge",
 #[tokio::test]
 async fn renders_every_component_with_setup_wrapper_and_filter() {
     let checkout = support::sample_checkout("render-all-");
-    let prepared = support::prepare(
-        &support::shared_renderer(),
-        &support::spec(checkout.path(), None),
-    )
-    .await;
+    let renderer = support::shared_renderer();
+    let prepared = support::prepare(&renderer, &support::spec(checkout.path(), None)).await;
     let vite = Vite::start(&prepared.launch).await;
     let mut browser = Browser::launch().await;
     let url = vite.url.as_str();
@@ -90,7 +87,36 @@ async fn renders_every_component_with_setup_wrapper_and_filter() {
     assert_eq!(browser.wait_ready("only").await, 1);
     assert_eq!(browser.component_names("only").await, ["Button"]);
 
+    // A second sandbox of the repository starts from the first one's pre-bundled dependencies
+    // (published once Vite wrote them), re-stamped for its own root instead of bundled again.
+    let second = support::sample_checkout("render-seeded-");
+    let spec = support::spec(second.path(), None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seeded = loop {
+        let prepared = support::prepare(&renderer, &spec).await;
+        if prepared.report.vite_cache_seeded || Instant::now() > deadline {
+            break prepared;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(seeded.report.vite_cache_seeded, "no seed was published");
+    let second_vite = Vite::start(&seeded.launch).await;
+    browser.open("second", second_vite.url.as_str()).await;
+    assert_eq!(browser.wait_ready("second").await, 6);
+    let browser_hash = |checkout: &std::path::Path| {
+        let metadata = fs::read(checkout.join(".studio/.vite/deps/_metadata.json")).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&metadata).unwrap()["browserHash"].clone()
+    };
+    assert_eq!(
+        browser_hash(second.path()),
+        browser_hash(checkout.path()),
+        "bundled again:\n{}",
+        second_vite.output()
+    );
+    assert!(!second.path().join(".studio/.vite/deps-seed").exists());
+
     browser.close().await;
+    second_vite.stop().await;
     vite.stop().await;
 }
 

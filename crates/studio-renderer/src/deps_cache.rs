@@ -1,0 +1,122 @@
+//! Sharing Vite's pre-bundled dependencies (`.studio/.vite/deps`) between sandboxes.
+//!
+//! On its first start Vite bundles React & co. into `.vite/deps` (a few hundred ms, the largest
+//! part of a cold start). The bundles depend only on the installed packages and the Vite config,
+//! so every sandbox of the same repository dependencies and template could reuse them, but Vite
+//! stamps the cache with a hash of its config that includes the absolute root, and a copy in
+//! another checkout is thrown away.
+//!
+//! So: once a renderer has bundled, its `deps/` is published as a *seed* keyed by the template
+//! and dependency store keys (`<data>/renderer/vite-deps/<key>/`, with `origin.json` naming the
+//! root it was made for). Preparing a checkout without a Vite cache plants the seed as
+//! `.studio/.vite/deps-seed/`. At start, the template's Vite config (plugin `studio:deps-seed`)
+//! re-stamps the seed for the new root and moves it into place — but only after checking that its
+//! replica of Vite's config hash reproduces the seed's stamp for the seed's own root. If that
+//! check fails (another Vite version, a config that differs in more than the root) the seed is
+//! dropped and Vite bundles as usual: the worst case is the normal cold start, never a wrong cache.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::RendererError;
+use crate::fs_util::remove_tree;
+
+/// Where planted seeds wait for the Vite config to adopt them, inside `.studio/.vite/`.
+const PLANTED: &str = "deps-seed";
+/// How long after a preparation the publisher waits for Vite to finish its first bundling.
+const PUBLISH_WITHIN: Duration = Duration::from_secs(180);
+const PUBLISH_POLL: Duration = Duration::from_millis(500);
+
+/// The seed directory for a template store and a dependency store.
+pub(crate) fn seed_dir(renderer_root: &Path, template_key: &str, deps_key: &str) -> PathBuf {
+    let digest = Sha256::digest(format!("{template_key}/{deps_key}"));
+    let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    renderer_root.join("vite-deps").join(key)
+}
+
+/// Plants the seed into a checkout that has no Vite dependency cache yet. Returns whether it did.
+pub(crate) fn plant(seed: &Path, studio_dir: &Path) -> Result<bool, RendererError> {
+    let cache = studio_dir.join(".vite");
+    if cache.join("deps/_metadata.json").is_file() || !seed.join("deps/_metadata.json").is_file() {
+        return Ok(false);
+    }
+    let planted = cache.join(PLANTED);
+    remove_tree(&planted)?;
+    copy_tree(&seed.join("deps"), &planted)?;
+    let origin = seed.join("origin.json");
+    fs::copy(&origin, planted.join("origin.json")).map_err(RendererError::io("copy", &origin))?;
+    Ok(true)
+}
+
+/// Publishes this checkout's Vite cache as the seed once Vite has written it (bounded wait, in
+/// the background; losing the race to another sandbox is fine).
+pub(crate) fn publish_when_ready(seed: PathBuf, checkout: PathBuf) {
+    if seed.is_dir() {
+        return;
+    }
+    tokio::spawn(async move {
+        let metadata = checkout
+            .join(crate::STUDIO_DIR)
+            .join(".vite/deps/_metadata.json");
+        let deadline = tokio::time::Instant::now() + PUBLISH_WITHIN;
+        while !metadata.is_file() {
+            if tokio::time::Instant::now() >= deadline || seed.is_dir() {
+                return;
+            }
+            tokio::time::sleep(PUBLISH_POLL).await;
+        }
+        let result = crate::error::blocking(move || publish(&seed, &checkout)).await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not share Vite's dependency cache");
+        }
+    });
+}
+
+fn publish(seed: &Path, checkout: &Path) -> Result<(), RendererError> {
+    let deps = checkout.join(crate::STUDIO_DIR).join(".vite/deps");
+    let metadata_path = deps.join("_metadata.json");
+    let metadata: serde_json::Value = serde_json::from_slice(
+        &fs::read(&metadata_path).map_err(RendererError::io("read", &metadata_path))?,
+    )
+    .map_err(|e| RendererError::Task(format!("{}: {e}", metadata_path.display())))?;
+    let parent = seed.parent().unwrap_or(seed);
+    fs::create_dir_all(parent).map_err(RendererError::io("create", parent))?;
+    let tmp = parent.join(format!(".tmp-seed-{:08x}", rand::random::<u32>()));
+    let result = (|| {
+        copy_tree(&deps, &tmp.join("deps"))?;
+        let origin = json!({ "root": checkout, "configHash": metadata["configHash"] });
+        let origin_path = tmp.join("origin.json");
+        fs::write(&origin_path, origin.to_string())
+            .map_err(RendererError::io("write", &origin_path))?;
+        fs::rename(&tmp, seed).map_err(RendererError::io("publish", seed))
+    })();
+    if result.is_err() {
+        let _ = remove_tree(&tmp);
+        if seed.is_dir() {
+            return Ok(()); // another sandbox published first
+        }
+    }
+    result
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), RendererError> {
+    fs::create_dir_all(to).map_err(RendererError::io("create", to))?;
+    for entry in fs::read_dir(from).map_err(RendererError::io("list", from))? {
+        let entry = entry.map_err(RendererError::io("list", from))?;
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        if entry
+            .file_type()
+            .map_err(RendererError::io("inspect", &source))?
+            .is_dir()
+        {
+            copy_tree(&source, &dest)?;
+        } else {
+            fs::copy(&source, &dest).map_err(RendererError::io("copy", &dest))?;
+        }
+    }
+    Ok(())
+}
