@@ -203,6 +203,16 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
+// ---- statements both dialects share ----------------------------------------------------
+
+/// Inserts the lease, or keeps it if this sandbox already holds the port; returns a row exactly
+/// when the sandbox holds the port afterwards. (The no-op `DO UPDATE` is what makes RETURNING
+/// report an existing lease of our own.)
+pub(crate) const TRY_LEASE_SQL: &str = "INSERT INTO port_leases (port, sandbox_id, leased_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (port) DO UPDATE SET sandbox_id = excluded.sandbox_id \
+       WHERE port_leases.sandbox_id = excluded.sandbox_id \
+     RETURNING port";
+
 // ---- values going in --------------------------------------------------------------------
 
 /// Column values of a new sandbox that need converting before they can be bound.

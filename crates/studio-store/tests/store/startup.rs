@@ -7,7 +7,7 @@ use serde_json::json;
 use studio_core::EventKind;
 use studio_store::StoreError;
 
-use crate::support::{insert_sandbox, postgres_admin_url};
+use crate::support::{Kind, TestDb, insert_sandbox, postgres_admin_url};
 
 async fn open_error(url: &str) -> StoreError {
     match studio_store::connect(url).await {
@@ -114,4 +114,21 @@ async fn in_memory_sqlite_works() {
         vec![ev]
     );
     store.close().await;
+}
+
+/// The store keeps no copy of the URL that `{:?}` could print.
+#[tokio::test]
+async fn a_postgres_store_never_prints_its_password() {
+    let db = TestDb::create(Kind::Postgres).await;
+    // The test cluster trusts local connections, so any password is accepted.
+    let mut url = url::Url::parse(&db.url).expect("test database URL");
+    if url.username().is_empty() {
+        let _ = url.set_username("postgres");
+    }
+    let _ = url.set_password(Some("hunter2-in-url"));
+    let store = studio_store::connect(url.as_str()).await.expect("connect");
+    let debug = format!("{store:?}");
+    store.close().await;
+    db.destroy().await;
+    assert!(!debug.contains("hunter2-in-url"), "{debug}");
 }

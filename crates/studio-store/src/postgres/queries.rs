@@ -1,27 +1,17 @@
-//! The shared backend: a PostgreSQL database that several Studio servers may use at once.
-//!
-//! Every write is one statement or one transaction committed with PostgreSQL's default
-//! `synchronous_commit = on`: when a call returns, the server has flushed it to its WAL. The
-//! statements mirror the SQLite backend's; where PostgreSQL differs it is said at the spot
-//! (arrays instead of JSON lists, a data-modifying CTE for event sequences, an advisory lock for
-//! port allocation).
+//! The [`Store`] implementation of [`PgStore`]: one method, one statement (or transaction).
 
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
-use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use studio_core::{CommitInfo, Event, EventKind, SandboxId, SandboxStatus};
 use time::OffsetDateTime;
 
+use super::{LEASE_ATTEMPTS, PgStore};
 use crate::Store;
-use crate::error::{BoxError, Result, StoreError, constraint_violation, for_sandbox};
-use crate::migrations::{self, MigrationReport};
+use crate::error::{Result, StoreError, constraint_violation, for_sandbox};
 use crate::model::{
     NewSandbox, PortLease, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
     terminal_statuses,
@@ -30,81 +20,7 @@ use crate::rows::{
     self, CommitRow, EventRow, LeaseRow, SandboxParams, SandboxRow, commit_columns, event_columns,
     lease_columns, sandbox_columns,
 };
-use crate::sqlite::TRY_LEASE_SQL;
-use crate::url::{Backend, redact_url};
-
-const MAX_CONNECTIONS: u32 = 16;
-/// How long a call waits for a pooled connection before failing.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
-/// Attempts of `lease_next_port` before giving up on a range that stays contended.
-const LEASE_ATTEMPTS: usize = 64;
-
-/// The PostgreSQL [`Store`]. Cheap to clone (the pool is shared).
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
-}
-
-impl PgStore {
-    /// Connects to the database at `url` and applies pending migrations.
-    pub async fn open(url: &str) -> Result<(Self, MigrationReport)> {
-        let open_err = |source: BoxError| StoreError::Open {
-            url: redact_url(url),
-            source,
-        };
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| open_err(e.into()))?
-            .application_name("studio");
-        // One plain connection first: a pool retries an unreachable server until its acquire
-        // timeout and then only says "pool timed out"; a single attempt says why it failed.
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .map_err(|e| open_err(e.into()))?;
-        let report = migrations::run_postgres(&mut conn)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                url: redact_url(url),
-                source,
-            })?;
-        conn.close().await.ok();
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // Ping a pooled connection before use only if it sat idle for a while (the server may
-            // have restarted meanwhile); pinging every time would double the round trips of a
-            // busy server.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > PING_IF_IDLE_FOR {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
-        Ok((Self { pool }, report))
-    }
-
-    async fn set_rolled_back(
-        &self,
-        id: &SandboxId,
-        hashes: &[String],
-        rolled_back: bool,
-    ) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE commits SET rolled_back = $3 \
-             WHERE sandbox_id = $1 AND rolled_back <> $3 AND hash = ANY($2)",
-        )
-        .bind(id.to_string())
-        .bind(hashes)
-        .bind(rolled_back)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-}
+use crate::url::Backend;
 
 fn ensure_found(rows_affected: u64, id: &SandboxId) -> Result<()> {
     if rows_affected == 0 {
@@ -376,7 +292,7 @@ impl Store for PgStore {
     }
 
     async fn try_lease_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
-        let held: Option<i32> = sqlx::query_scalar(TRY_LEASE_SQL)
+        let held: Option<i32> = sqlx::query_scalar(rows::TRY_LEASE_SQL)
             .bind(i32::from(port))
             .bind(id.to_string())
             .bind(OffsetDateTime::now_utc())
@@ -426,5 +342,25 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl PgStore {
+    async fn set_rolled_back(
+        &self,
+        id: &SandboxId,
+        hashes: &[String],
+        rolled_back: bool,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE commits SET rolled_back = $3 \
+             WHERE sandbox_id = $1 AND rolled_back <> $3 AND hash = ANY($2)",
+        )
+        .bind(id.to_string())
+        .bind(hashes)
+        .bind(rolled_back)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }
