@@ -17,7 +17,7 @@ use studio_core::SecretToken;
 use crate::auth;
 use crate::error::{GitContext, GitError, Result};
 use crate::files::TEMP_PREFIX;
-use crate::source::RepoSource;
+use crate::source::{RepoSource, Transport};
 
 pub(crate) const REMOTE: &str = "origin";
 const FETCH_REFSPEC: &str = "+refs/heads/*:refs/remotes/origin/*";
@@ -68,6 +68,9 @@ pub(crate) fn sync(
     let created = (|| {
         let repo = Repository::init_bare(&temp).context("create mirror")?;
         configure(&repo, source)?;
+        if source.transport == Transport::Local {
+            seed_local_objects(&source.url, repo.path())?;
+        }
         fetch(&repo, source, token, branch)
     })();
     let base = match created {
@@ -83,6 +86,44 @@ pub(crate) fn sync(
     })?;
     let repo = Repository::open_bare(&path).context("open mirror")?;
     Ok((repo, base))
+}
+
+/// Hard-links (or copies, across filesystems) the object files of a local source into a new
+/// mirror before its first fetch.
+///
+/// libgit2's local transport answers a fetch by building a fresh pack of everything the mirror
+/// lacks, with delta compression: for a large history that takes minutes. Once the objects are
+/// present, the fetch finds every advertised tip locally and transfers nothing; later fetches
+/// pack only new commits. Object files are immutable, so sharing them by hard link is safe.
+fn seed_local_objects(source: &str, mirror_git_dir: &Path) -> Result<()> {
+    let source_repo = Repository::open(source).map_err(|e| GitError::Unreachable {
+        url: source.to_owned(),
+        message: e.message().to_owned(),
+    })?;
+    let from = source_repo.commondir().join("objects");
+    let to = mirror_git_dir.join("objects");
+    link_tree(&from, &to).map_err(|e| GitError::io("copy objects of local repository", e))
+}
+
+/// Recursively hard-links regular files from `from` into `to` (copying when linking fails),
+/// skipping files that already exist. `info/alternates` is copied too, so objects the source
+/// borrows from elsewhere stay reachable.
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&source, &target)?;
+        } else if kind.is_file()
+            && !target.exists()
+            && std::fs::hard_link(&source, &target).is_err()
+        {
+            std::fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Idempotent: origin with our refspec, no automatic gc by the git CLI, and the excludes.

@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 
-use git2::{Direction, Oid, PushOptions};
+use git2::{Direction, ErrorClass, Oid, PushOptions};
 
 use crate::auth;
 use crate::core::SessionCore;
@@ -69,7 +69,18 @@ impl SessionCore {
             if let Some(message) = rejection.into_inner() {
                 return Err(GitError::PushRejected { message });
             }
-            pushed.map_err(transport_error)?;
+            // Connected and listed fine, so a failure now is the remote refusing (a local
+            // non-bare target, a ref it cannot update) unless it is the network itself.
+            pushed.map_err(|e| match e.class() {
+                ErrorClass::Net
+                | ErrorClass::Http
+                | ErrorClass::Ssh
+                | ErrorClass::Ssl
+                | ErrorClass::Os => transport_error(e),
+                _ => GitError::PushRejected {
+                    message: e.message().to_owned(),
+                },
+            })?;
         }
         self.repo
             .reference(&self.refs.pushed(), head, true, "studio: pushed")

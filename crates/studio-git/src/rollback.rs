@@ -12,6 +12,8 @@
 //! reachable from the branch head or an undo ref. So rolling *forward* to an undone commit works,
 //! while the base's ancestors and other sessions' commits are refused.
 
+use std::collections::{BTreeMap, HashSet};
+
 use git2::Oid;
 use studio_core::CommitInfo;
 
@@ -88,32 +90,25 @@ impl SessionCore {
             .find_commit_by_prefix(hash)
             .map_err(|_| unknown())?
             .id();
-        let not_in_session = || GitError::NotInSession {
-            commit: oid.to_string(),
-        };
-        if oid == self.base {
-            return Ok(oid);
+        let mut tips = self.undo_tips()?.into_values().collect::<Vec<_>>();
+        tips.push(head);
+        if oid == self.base || self.session_commits(&tips)?.contains(&oid) {
+            Ok(oid)
+        } else {
+            Err(GitError::NotInSession {
+                commit: oid.to_string(),
+            })
         }
-        if !self.descends(oid, self.base)? {
-            return Err(not_in_session());
-        }
-        for tip in std::iter::once(head).chain(self.undo_tips()?.into_iter().map(|(_, t)| t)) {
-            if tip == oid || self.descends(tip, oid)? {
-                return Ok(oid);
-            }
-        }
-        Err(not_in_session())
     }
 
     /// Creates `undo/<n>` for `head` unless an existing undo ref already reaches it.
     fn keep_reachable(&self, head: Oid) -> Result<()> {
         let tips = self.undo_tips()?;
-        for (_, tip) in &tips {
-            if *tip == head || self.descends(*tip, head)? {
-                return Ok(());
-            }
+        let undone: Vec<Oid> = tips.values().copied().collect();
+        if head == self.base || self.session_commits(&undone)?.contains(&head) {
+            return Ok(());
         }
-        let next = tips.iter().map(|(n, _)| n + 1).max().unwrap_or(1);
+        let next = tips.keys().next_back().map_or(1, |n| n + 1);
         self.repo
             .reference(
                 &self.refs.undo(next),
@@ -125,9 +120,10 @@ impl SessionCore {
         Ok(())
     }
 
-    fn undo_tips(&self) -> Result<Vec<(u64, Oid)>> {
+    /// Undo refs by number.
+    fn undo_tips(&self) -> Result<BTreeMap<u64, Oid>> {
         let prefix = self.refs.undo_prefix();
-        let mut tips = Vec::new();
+        let mut tips = BTreeMap::new();
         let refs = self
             .repo
             .references_glob(&format!("{prefix}*"))
@@ -140,16 +136,24 @@ impl SessionCore {
                 .and_then(|n| n.strip_prefix(&prefix))
                 .and_then(|n| n.parse::<u64>().ok());
             if let (Some(number), Some(target)) = (number, reference.target()) {
-                tips.push((number, target));
+                tips.insert(number, target);
             }
         }
         Ok(tips)
     }
 
-    fn descends(&self, commit: Oid, ancestor: Oid) -> Result<bool> {
-        self.repo
-            .graph_descendant_of(commit, ancestor)
-            .context("compare commits")
+    /// Commits reachable from `tips` but not from the base: one walk over the session's own
+    /// commits (never the base history), however many undo refs there are.
+    fn session_commits(&self, tips: &[Oid]) -> Result<HashSet<Oid>> {
+        if tips.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut walk = self.repo.revwalk().context("walk session")?;
+        for tip in tips {
+            walk.push(*tip).context("walk session")?;
+        }
+        walk.hide(self.base).context("walk session")?;
+        walk.map(|oid| oid.context("walk session")).collect()
     }
 
     /// Makes the working tree and index equal to `to`, touching only differing paths.

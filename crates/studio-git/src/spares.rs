@@ -48,11 +48,18 @@ impl Inner {
         }
     }
 
-    /// Blocking. Builds a spare at `at` unless one is ready or already being built.
-    fn build_spare_if_missing(&self, mirror_name: &str, at: Oid) -> Result<()> {
+    /// Blocking. Builds a spare at `at` unless one is ready or already being built; with `wait`,
+    /// an in-flight build is waited for instead of skipped.
+    fn build_spare_if_missing(&self, mirror_name: &str, at: Oid, wait: bool) -> Result<()> {
         let state = self.mirror_state(mirror_name);
         {
             let mut pool = lock(&state.spares);
+            while wait && pool.building {
+                pool = state
+                    .spare_built
+                    .wait(pool)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
             if pool.ready.is_some() || pool.building || !pool.purged {
                 return Ok(());
             }
@@ -67,6 +74,7 @@ impl Inner {
             });
         let mut pool = lock(&state.spares);
         pool.building = false;
+        state.spare_built.notify_all();
         let (mirror, spare) = built?;
         match pool.ready {
             None => pool.ready = Some(spare),
@@ -88,7 +96,7 @@ impl GitWorkspace {
         }
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = inner.build_spare_if_missing(&mirror_name, at) {
+            if let Err(e) = inner.build_spare_if_missing(&mirror_name, at, false) {
                 tracing::warn!(mirror = %mirror_name, error = %e, "preparing a spare checkout failed");
             }
         });
@@ -115,7 +123,7 @@ impl GitWorkspace {
                 base
             };
             if inner.config.spare_checkouts {
-                inner.build_spare_if_missing(&source.mirror_name, base.commit)?;
+                inner.build_spare_if_missing(&source.mirror_name, base.commit, true)?;
             }
             Ok(())
         })

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::time::Instant;
 
 use git2::{BranchType, Repository};
@@ -38,6 +38,8 @@ pub(crate) struct MirrorState {
     /// sessions of one repository never fetch into the same mirror at once.
     pub fetch: Mutex<()>,
     pub spares: Mutex<SparePool>,
+    /// Signalled whenever a spare build finishes, for callers waiting on it.
+    pub spare_built: Condvar,
 }
 
 impl fmt::Debug for GitWorkspace {
@@ -58,6 +60,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl GitWorkspace {
     pub fn new(config: GitConfig) -> Self {
+        static LIBGIT2_OPTIONS: Once = Once::new();
+        // libgit2 re-hashes every object it reads to verify it (the git CLI does not). On a
+        // rollback's history walk that was the largest single cost; the objects are our own.
+        LIBGIT2_OPTIONS.call_once(|| git2::opts::strict_hash_verification(false));
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -157,6 +163,7 @@ impl Inner {
             Arc::new(MirrorState {
                 fetch: Mutex::new(()),
                 spares: Mutex::new(SparePool::default()),
+                spare_built: Condvar::new(),
             })
         }))
     }
