@@ -22,13 +22,15 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 use studio_supervisor::{
-    Probe, Supervisor, SupervisorConfig, Unit, UnitSpec, check_port, cpu_ticks, rss_bytes,
+    Probe, RestartPolicy, Supervisor, SupervisorConfig, Unit, UnitSpec, check_port, cpu_ticks,
+    rss_bytes,
 };
 
 const SAMPLES: usize = 20;
 const NAIVE_RESTART_SAMPLES: usize = 5;
 const IDLE_UNITS: usize = 50;
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
+const HEALTHY_AFTER: Duration = Duration::from_millis(200);
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,7 +86,7 @@ async fn run() {
 
     // Crash: kill -9 of the server process → serving again.
     unit.start().await.expect("start");
-    let supervised = measure_crashes(port);
+    let supervised = off_runtime(move || measure_crashes(port)).await;
     unit.stop().await.expect("stop");
     let naive_loop = NaiveLoop::start(port, &mark, false);
     wait_served(port, None);
@@ -105,7 +107,7 @@ async fn run() {
         let before = http_pid(port);
         let started = Instant::now();
         unit.restart().await.expect("restart");
-        wait_served(port, before);
+        off_runtime(move || wait_served(port, before)).await;
         supervised.push(started.elapsed());
     }
     unit.stop().await.expect("stop");
@@ -167,6 +169,12 @@ fn server_spec(port: u16, mark: &str) -> UnitSpec {
         port: Some(port),
         readiness: Some(Probe::http(format!("http://127.0.0.1:{port}/"))),
         readiness_interval: Duration::from_millis(5),
+        // Every measured crash is a first crash after a healthy period: it gets the first
+        // backoff delay (50-100 ms with jitter) and never counts towards `failed`.
+        restart: RestartPolicy {
+            healthy_after: HEALTHY_AFTER,
+            ..RestartPolicy::default()
+        },
         ..UnitSpec::default()
     }
 }
@@ -248,11 +256,20 @@ impl NaiveLoop {
     }
 }
 
+/// Runs blocking measurement code (HTTP polling, sleeps) off the runtime's two worker threads,
+/// which belong to the supervisor under test.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("measurement thread")
+}
+
 /// kill -9 of the process answering on the port, then time until another one answers.
 fn measure_crashes(port: u16) -> Vec<Duration> {
     (0..SAMPLES)
         .map(|_| {
             let server = wait_served(port, None);
+            thread::sleep(HEALTHY_AFTER + Duration::from_millis(50));
             let started = Instant::now();
             signal(server, Signal::KILL);
             wait_served(port, Some(server));

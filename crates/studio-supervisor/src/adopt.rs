@@ -1,17 +1,5 @@
-//! Re-adoption: a new supervisor process takes over a unit that outlived the old one.
-//!
-//! When a supervisor dies (even by SIGKILL) its units keep running: they are in their own
-//! process groups and cgroups, not tied to the supervisor's life. The [`AdoptionRecord`] the
-//! old supervisor exported identifies the instance: leader PID, its start time from `/proc`
-//! (PIDs are reused; the pair is not), the boot id, a random token in the leader's environment,
-//! the cgroup and the port. A new supervisor verifies all of it *before* it ever signals the PID,
-//! then watches the leader through a pidfd, which works for processes that are not its children.
-//!
-//! Logs: the old supervisor held the read ends of the unit's stdout/stderr pipes. The new one
-//! reopens the same pipes through `/proc/<leader>/fd/{1,2}` and reads them on as before, so
-//! output written after adoption is captured. Output written while *no* supervisor was alive
-//! found a pipe without reader: the writer got EPIPE (Node reports it as an error on stdout) or
-//! SIGPIPE. The ring buffer of the old supervisor is lost with it.
+//! Re-adoption: a new supervisor process takes over a unit that outlived the old one (see
+//! [`AdoptionRecord`] for what survives and how it is verified).
 
 use std::path::PathBuf;
 
@@ -26,6 +14,21 @@ use crate::procinfo;
 /// Everything needed to find a unit instance again from another supervisor process.
 /// Serializable; the store persists it whenever [`Unit::record`](crate::Unit::record) changes
 /// (every start gives the unit a new PID and token).
+///
+/// When a supervisor dies (even by SIGKILL) its units keep running: they are in their own
+/// process groups and cgroups, not tied to the supervisor's life. This record identifies an
+/// instance: leader PID, its start time from `/proc` (PIDs are reused; the pair is not), the boot
+/// id, a random token in the leader's environment, the cgroup and the port. A new supervisor
+/// ([`Supervisor::adopt`](crate::Supervisor::adopt)) verifies all of it *before* it ever signals
+/// the PID, then watches the leader through a pidfd, which works for processes that are not its
+/// children, and supervises the unit as if it had started it (crash restarts, liveness, stop).
+///
+/// **Logs of adopted units.** The old supervisor held the read ends of the unit's stdout/stderr
+/// pipes. The new one reopens the same pipes through `/proc/<leader>/fd/{1,2}` and reads on, so
+/// output written after the adoption is captured as before. Output written while *no* supervisor
+/// was alive met a pipe without a reader: the writer got EPIPE (Node reports an error on stdout)
+/// or SIGPIPE, which may crash it; the new supervisor then restarts it like any crash. The old
+/// supervisor's ring buffer is lost with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdoptionRecord {
     pub unit: String,

@@ -46,10 +46,13 @@ impl Actor {
         self.publish(UnitState::Restarting, |s| {
             s.message = Some("restart requested".into())
         });
+        let was_running = self.instance.is_some();
         self.stop_instance(ExitReason::Requested)
             .await
             .inspect_err(|e| self.fail(e))?;
-        self.count_restart();
+        if was_running {
+            self.count_restart();
+        }
         self.crashes.reset();
         self.bring_up(None).await
     }
