@@ -1,9 +1,9 @@
 // Vite configuration of one Studio renderer.
 //
 // Studio copies this file into `<checkout>/.studio/` and writes `settings.json` (root, port,
-// cache dir) and `warmup.json` (files to pre-transform) beside it. It is
-// loaded with `--configLoader native`, so loading it writes nothing (the default loader bundles it
-// into `node_modules/.vite-temp`, which would be the shared, read-only template store).
+// cache dir) and `warmup.json` (files to pre-transform) beside it. It is loaded with
+// `--configLoader native`, so loading it writes nothing (the default loader bundles it into
+// `node_modules/.vite-temp`, which would be the shared, read-only template store).
 //
 // Vite's root is the repository checkout, not `.studio/`: that way Vite watches the repository (new
 // and deleted component files reach `import.meta.glob`), its tsconfig `paths`, `public/` and CSS
@@ -37,7 +37,7 @@ function studioPage() {
 
 export default {
   root: settings.root,
-  // Inside the sandbox: the dependency cache is only valid for these absolute paths anyway.
+  // Inside the sandbox: Vite stamps its dependency cache with the absolute root (see deps-seed.mjs).
   cacheDir: settings.cacheDir,
   clearScreen: false,
   server: {
@@ -47,6 +47,8 @@ export default {
     strictPort: true,
     // Errors are shown in place, next to the component that has them, never over the whole page.
     hmr: { overlay: false },
+    // Studio builds a new node_modules here before swapping it in: not the repository's files.
+    watch: { ignored: [`**/${settings.studioDir}/deps-staging-*/**`] },
     // Transform the page and the component files while the browser is still connecting.
     warmup: { clientFiles: warmup },
   },
