@@ -30,7 +30,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400: the request cannot be understood.
@@ -40,7 +44,11 @@ impl ApiError {
 
     /// 404 for a sandbox id that does not exist (or could never exist).
     pub fn sandbox_not_found(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "sandbox_not_found", format!("no sandbox with id {id:?}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "sandbox_not_found",
+            format!("no sandbox with id {id:?}"),
+        )
     }
 
     /// 409: the sandbox's state forbids the request.
@@ -60,13 +68,22 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: self.message.clone(), code: self.code.to_owned() }
+        ErrorBody {
+            error: self.message.clone(),
+            code: self.code.to_owned(),
+        }
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -75,9 +92,19 @@ impl std::error::Error for ApiError {}
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), code = self.code, "{}", self.message);
+            tracing::error!(
+                status = self.status.as_u16(),
+                code = self.code,
+                "{}",
+                self.message
+            );
         } else {
-            tracing::debug!(status = self.status.as_u16(), code = self.code, "{}", self.message);
+            tracing::debug!(
+                status = self.status.as_u16(),
+                code = self.code,
+                "{}",
+                self.message
+            );
         }
         (self.status, Json(self.body())).into_response()
     }

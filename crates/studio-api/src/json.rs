@@ -32,13 +32,15 @@ where
 
 fn rejection_to_error(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("invalid_json", format!("request body is not valid JSON: {}", source_text(&e)))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("request body is not valid JSON: {}", source_text(&e)),
+        ),
         // Well-formed JSON of the wrong shape: serde names the field and what it expected.
-        JsonRejection::JsonDataError(e) => {
-            ApiError::invalid("invalid_request", format!("request body is invalid: {}", source_text(&e)))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::invalid(
+            "invalid_request",
+            format!("request body is invalid: {}", source_text(&e)),
+        ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -47,9 +49,16 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
         JsonRejection::BytesRejection(e) => {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(status, "payload_too_large", "request body is larger than the server's limit")
+                ApiError::new(
+                    status,
+                    "payload_too_large",
+                    "request body is larger than the server's limit",
+                )
             } else {
-                ApiError::bad_request("unreadable_body", format!("request body could not be read: {e}"))
+                ApiError::bad_request(
+                    "unreadable_body",
+                    format!("request body could not be read: {e}"),
+                )
             }
         }
         other => ApiError::bad_request("invalid_request", other.body_text()),

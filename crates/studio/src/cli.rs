@@ -20,8 +20,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The subcommands that talk to a running server. The server's own subcommands (`serve`,
-    /// `migrate`, `demo`) are added beside this variant when the binary is wired to the server.
+    /// Run the Studio server (REST + WebSocket API, renderers under the supervisor).
+    Serve(crate::server::ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(crate::server::MigrateArgs),
+    /// Start a server, create a sandbox on the bundled examples/design-system, print its URLs.
+    Demo(crate::server::ServeArgs),
+    /// The subcommands that talk to a running server.
     #[command(flatten)]
     Client(ClientCommand),
 }

@@ -12,8 +12,10 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod demo;
 pub mod error;
 pub mod output;
+pub mod server;
 pub mod watch;
 
 pub use cli::{Cli, ClientCommand, ClientOptions, Command};

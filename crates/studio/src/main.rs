@@ -9,7 +9,47 @@ use studio::{Cli, CliError, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => finish_server(server_runtime().and_then(|rt| {
+            studio::server::init_tracing();
+            rt.block_on(studio::server::serve(
+                args,
+                cli.client.token,
+                github_token(),
+            ))
+        })),
+        Command::Demo(args) => finish_server(server_runtime().and_then(|rt| {
+            studio::server::init_tracing();
+            rt.block_on(studio::demo::demo(args, cli.client.token, github_token()))
+        })),
+        Command::Migrate(args) => finish_server(server_runtime().and_then(|rt| {
+            studio::server::init_tracing();
+            rt.block_on(studio::server::migrate(args))
+        })),
         Command::Client(command) => finish(run_client(&cli.client, command)),
+    }
+}
+
+/// `GITHUB_TOKEN`, read once and kept in a redacting wrapper from here on.
+fn github_token() -> Option<studio_core::SecretToken> {
+    std::env::var("GITHUB_TOKEN")
+        .ok()
+        .and_then(studio_core::SecretToken::new)
+}
+
+fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Server errors: the whole chain of causes on stderr, exit code 1.
+fn finish_server(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

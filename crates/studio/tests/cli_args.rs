@@ -18,7 +18,33 @@ fn command(args: &[&str]) -> ClientCommand {
         .command
     {
         Command::Client(c) => c,
+        other => panic!("{args:?} parsed as a server command: {other:?}"),
     }
+}
+
+#[test]
+fn server_subcommands_take_the_documented_flags_and_defaults() {
+    let Command::Serve(serve) =
+        parse(&["serve", "--listen", "127.0.0.1:0", "--data-dir", "/tmp/x"])
+            .unwrap()
+            .command
+    else {
+        panic!("serve did not parse as serve");
+    };
+    assert_eq!(serve.listen.port(), 0);
+    assert_eq!(serve.data_dir, std::path::PathBuf::from("/tmp/x"));
+    assert_eq!(serve.vite_port, 5173);
+    assert_eq!(serve.max_restarts, 3);
+    assert!((serve.timeout_hours - 4.0).abs() < f64::EPSILON);
+    assert!(matches!(
+        parse(&["migrate"]).unwrap().command,
+        Command::Migrate(_)
+    ));
+    assert!(matches!(
+        parse(&["demo"]).unwrap().command,
+        Command::Demo(_)
+    ));
+    assert!(parse(&["serve", "--listen", "not-an-address"]).is_err());
 }
 
 fn rejection(args: &[&str]) -> String {

@@ -1,0 +1,113 @@
+//! The router, its layers, and serving it with graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::middleware;
+use axum::routing::{get, post};
+use studio_sandbox::Manager;
+use tokio::net::TcpListener;
+
+use crate::auth::{ApiToken, require_token};
+use crate::error::ApiError;
+use crate::{openapi, routes, ws};
+
+/// Default request body limit: 8 MiB (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`).
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub manager: Manager,
+}
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub token: Option<ApiToken>,
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Builds the whole router.
+pub fn router(manager: Manager, config: &ApiConfig) -> Router {
+    let state = AppState { manager };
+    let openapi_json: Arc<str> = openapi::document().to_json().unwrap_or_default().into();
+    let api = Router::new()
+        .route("/sandboxes", post(routes::create).get(routes::list))
+        .route("/sandboxes/{id}", get(routes::get).delete(routes::delete))
+        .route("/sandboxes/{id}/execute", post(routes::execute))
+        .route("/sandboxes/{id}/rollback", post(routes::rollback))
+        .route("/sandboxes/{id}/finalize", post(routes::finalize))
+        .route("/sandboxes/{id}/restart", post(routes::restart))
+        .route("/sandboxes/{id}/stop", post(routes::stop))
+        .route("/sandboxes/{id}/start", post(routes::start))
+        .route("/sandboxes/{id}/logs", get(routes::logs))
+        .route("/sandboxes/{id}/ws", get(ws::upgrade))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi_json.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            config.token.clone(),
+            require_token,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no route for {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    manager: Manager,
+    config: &ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(manager, config);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,43 @@
+//! The OpenAPI 3 description served at `/api/v1/openapi.json`, generated from the handlers'
+//! annotations and the DTOs' derives.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::{dto, error, routes, ws};
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Studio", description = "Live component-studio sandboxes for design tools."),
+    paths(
+        routes::create, routes::list, routes::get, routes::execute, routes::rollback, routes::finalize,
+        routes::restart, routes::stop, routes::start, routes::delete, routes::logs,
+        routes::healthz, routes::readyz, routes::metrics, ws::upgrade,
+    ),
+    components(schemas(
+        error::ErrorBody, dto::CreateSandboxRequest, dto::OneOrMany, dto::CreateSandboxResponse,
+        dto::SandboxView, dto::SandboxList, dto::CommitView, dto::ExecuteCommand, dto::ExecuteRequest,
+        dto::ExecuteResponse, dto::RollbackRequest, dto::RollbackResponse, dto::FinalizeRequest,
+        dto::FinalizeResponse, dto::LogLineView, dto::LogsResponse,
+    )),
+    modifiers(&BearerAuth),
+    tags((name = "sandboxes"), (name = "events"), (name = "service")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as JSON text.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,235 @@
+//! What a sandbox does when asked: file edits, rollback, finalize, process control.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use serde_json::json;
+use studio_core::{EventKind, SandboxStatus};
+use studio_renderer::WriteEffect;
+
+use super::Actor;
+use crate::error::ManagerError;
+use crate::request::{Execute, FileOp, RollbackTo};
+
+impl Actor {
+    /// Writes or deletes one file, auto-commits it, tells the clients, and restarts the renderer
+    /// only when dependencies changed (everything else reaches the page by hot update).
+    pub(super) async fn execute(&mut self, req: Execute) -> Result<Option<String>, ManagerError> {
+        let started = Instant::now();
+        let pattern = &self.config.commit_pattern;
+        let path = req.op.path().to_owned();
+        let session = &self.session;
+        let commit = match (req.op, self.config.auto_commit) {
+            (FileOp::Write { path, content }, true) => {
+                session
+                    .write_file(&path, content, &req.description, pattern)
+                    .await
+            }
+            (FileOp::Delete { path }, true) => {
+                session.delete_file(&path, &req.description, pattern).await
+            }
+            (FileOp::Write { path, content }, false) => session
+                .write_file_uncommitted(&path, content)
+                .await
+                .map(|()| None),
+            (FileOp::Delete { path }, false) => {
+                session.delete_file_uncommitted(&path).await.map(|()| None)
+            }
+        }
+        .map_err(crate::git_error)?;
+        if let Some(commit) = &commit {
+            self.shared.store.record_commit(&self.id, commit).await?;
+            self.announce
+                .event(
+                    EventKind::Commit,
+                    json!({ "hash": commit.hash, "message": commit.message }),
+                )
+                .await?;
+        }
+        self.apply_write_effect(studio_renderer::write_effect(&path))
+            .await?;
+        self.shared
+            .metrics
+            .execute_took(started.elapsed().as_secs_f64());
+        Ok(commit.map(|c| c.hash))
+    }
+
+    /// Moves the branch; commits rolled back past stay in git (under undo refs) and in the store,
+    /// marked, so `git_commits` shows the branch as it now is.
+    pub(super) async fn rollback(&mut self, target: RollbackTo) -> Result<String, ManagerError> {
+        let target = match target {
+            RollbackTo::Steps(n) => studio_git::RollbackTarget::Steps(n),
+            RollbackTo::Commit(hash) => studio_git::RollbackTarget::Commit(hash),
+        };
+        let head = self
+            .session
+            .rollback(target)
+            .await
+            .map_err(crate::git_error)?;
+        let on_branch: HashSet<String> = self
+            .session
+            .history()
+            .await
+            .map_err(crate::git_error)?
+            .into_iter()
+            .map(|c| c.hash)
+            .collect();
+        let stored = self.shared.store.commits(&self.id).await?;
+        let (kept, undone): (Vec<_>, Vec<_>) = stored
+            .into_iter()
+            .partition(|c| on_branch.contains(&c.commit.hash));
+        let undone: Vec<String> = undone
+            .into_iter()
+            .filter(|c| !c.rolled_back)
+            .map(|c| c.commit.hash)
+            .collect();
+        let restored: Vec<String> = kept
+            .into_iter()
+            .filter(|c| c.rolled_back)
+            .map(|c| c.commit.hash)
+            .collect();
+        self.shared
+            .store
+            .mark_rolled_back(&self.id, &undone)
+            .await?;
+        self.shared.store.mark_restored(&self.id, &restored).await?;
+        // Dependencies may differ at the target: re-prepare (cheap when nothing changed).
+        self.apply_write_effect(WriteEffect::ReinstallAndRestart)
+            .await?;
+        self.announce
+            .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
+            .await?;
+        Ok(head.hash)
+    }
+
+    /// Pushes the branch, opens (or finds) the pull request, then tears the sandbox down.
+    /// Any failure leaves the sandbox running and untouched, so the user can retry.
+    pub(super) async fn finalize(
+        &mut self,
+        title: &str,
+        description: &str,
+    ) -> Result<(String, u64), ManagerError> {
+        let commits = self.session.history().await.map_err(crate::git_error)?;
+        if commits.is_empty() {
+            return Err(ManagerError::conflict(
+                "no_commits",
+                "this sandbox has no commits yet: there is nothing to open a pull request for",
+            ));
+        }
+        let repo = match &self.config.github_repo {
+            Some(name) => name.parse().map_err(|e: studio_forge::RepoError| ManagerError::invalid("invalid_github_repo", e.to_string()))?,
+            None => self.shared.forge.repo_from_remote_url(&self.repository).map_err(|e| {
+                ManagerError::invalid(
+                    "github_repo_unknown",
+                    format!("cannot tell which GitHub repository to open the pull request on ({e}); create the sandbox with github_repo"),
+                )
+            })?,
+        };
+        let finalize_error = |e: ManagerError| {
+            tracing::warn!(sandbox = %self.id, "finalize failed: {}", e.message);
+            e
+        };
+        self.session
+            .push()
+            .await
+            .map_err(|e| finalize_error(crate::git_error(e).during("push")))?;
+        let body = studio_forge::pull_request_body(description, &commits);
+        let branch = self.id.branch();
+        let pr = match self
+            .shared
+            .forge
+            .open_pull_request(&repo, &branch, &self.base_branch, title, &body)
+            .await
+        {
+            Ok(pr) => pr,
+            Err(e) => {
+                let e = finalize_error(ManagerError::from(e));
+                self.announce.error(&e.message).await;
+                return Err(e);
+            }
+        };
+        let record = studio_store::PullRequest {
+            url: pr.url.clone(),
+            number: pr.number,
+        };
+        self.shared
+            .store
+            .set_pull_request(&self.id, &record)
+            .await?;
+        self.teardown(SandboxStatus::Finalized).await;
+        Ok((pr.url, pr.number))
+    }
+
+    pub(super) async fn restart(&mut self) -> Result<(), ManagerError> {
+        self.require_not_terminal("restart")?;
+        self.set_status(SandboxStatus::Restarting).await;
+        let result = self.unit.restart().await;
+        self.after_start(result).await
+    }
+
+    pub(super) async fn stop(&mut self) -> Result<(), ManagerError> {
+        self.require_not_terminal("stop")?;
+        self.unit.stop().await?;
+        self.save_runtime().await;
+        self.set_status(SandboxStatus::Stopped).await;
+        Ok(())
+    }
+
+    pub(super) async fn start(&mut self) -> Result<(), ManagerError> {
+        self.require_not_terminal("start")?;
+        if self.status == SandboxStatus::Running {
+            return Ok(());
+        }
+        self.set_status(SandboxStatus::Starting).await;
+        let result = self.unit.start().await;
+        self.after_start(result).await
+    }
+
+    async fn after_start(&mut self, result: Result<(), ManagerError>) -> Result<(), ManagerError> {
+        match result {
+            Ok(()) => {
+                self.save_runtime().await;
+                self.set_status(SandboxStatus::Running).await;
+                Ok(())
+            }
+            Err(e) => {
+                self.set_status(SandboxStatus::Failed).await;
+                self.announce.error(&e.message).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Dependencies changed: install into a new store entry, swap it in, restart the renderer.
+    /// `studio.json` changed: regenerate `.studio/` (Vite reloads itself). Anything else: nothing,
+    /// Vite's hot update carries it to the page.
+    async fn apply_write_effect(&mut self, effect: WriteEffect) -> Result<(), ManagerError> {
+        if matches!(effect, WriteEffect::HotUpdate) {
+            return Ok(());
+        }
+        let prepared = self.shared.renderer.prepare(&self.renderer_spec()).await?;
+        if prepared.report.needs_restart() && self.status.has_renderer() {
+            self.set_status(SandboxStatus::Restarting).await;
+            let result = self.unit.restart().await;
+            self.after_start(result).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn renderer_spec(&self) -> studio_renderer::SandboxSpec {
+        crate::actor::setup::renderer_spec(
+            &self.shared,
+            &self.id,
+            &self.session.info().checkout,
+            self.port,
+            &self.config,
+        )
+    }
+
+    fn require_not_terminal(&self, action: &str) -> Result<(), ManagerError> {
+        if self.status.is_terminal() {
+            return Err(ManagerError::wrong_status(action, self.status));
+        }
+        Ok(())
+    }
+}

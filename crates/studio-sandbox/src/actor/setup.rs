@@ -1,0 +1,344 @@
+//! Bringing a sandbox up: on create (setup) and at server start (recover).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use studio_core::{SandboxConfig, SandboxId, SandboxStatus};
+use studio_store::{NewSandbox, SandboxFilter, SandboxRecord};
+
+use super::Actor;
+use crate::announce::Announcer;
+use crate::error::ManagerError;
+use crate::request::ValidCreate;
+use crate::runtime::RendererUnit;
+use crate::shared::Shared;
+
+/// Creates a sandbox: checkout and branch, record, port, renderer preparation and start, ready.
+///
+/// On any failure everything made so far is undone (no process, port or checkout is left), the
+/// record ends `failed` with an `error` event, and the error says which step failed.
+pub(crate) async fn setup(
+    shared: &Arc<Shared>,
+    id: SandboxId,
+    req: ValidCreate,
+) -> Result<Actor, ManagerError> {
+    let started = Instant::now();
+    let announce = Announcer::new(
+        id.clone(),
+        shared.store.clone(),
+        shared.hub.clone(),
+        shared.metrics.clone(),
+    );
+    let session = match shared
+        .git
+        .open_session(&req.repository, req.branch.as_deref(), &id)
+        .await
+    {
+        Ok(session) => session,
+        Err(e) => {
+            let error = crate::git_error(e).during("checkout");
+            record_failed_setup(shared, &announce, &id, &req, &error).await;
+            return Err(error);
+        }
+    };
+    let new = NewSandbox {
+        id: id.clone(),
+        kind: req.kind.clone(),
+        config: req.config.clone(),
+        repository: req.repository.clone(),
+        base_branch: session.info().base_branch.clone(),
+        branch: id.branch(),
+        work_dir: session.info().checkout.clone(),
+        status: SandboxStatus::Starting,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    if let Err(e) = shared.store.insert_sandbox(&new).await {
+        let _ = shared
+            .git
+            .remove_session(&id, &session.info().checkout)
+            .await;
+        return Err(e.into());
+    }
+    let _ = announce.status(SandboxStatus::Starting).await;
+
+    let port = match lease_port(shared, &id, None).await {
+        Ok(port) => port,
+        Err(e) => return Err(fail_setup(shared, &announce, &id, &session, e).await),
+    };
+    let spec = renderer_spec(shared, &id, &session.info().checkout, port, &req.config);
+    let unit = match start_renderer(shared, &id, &spec, &req.config).await {
+        Ok(unit) => unit,
+        Err(e) => return Err(fail_setup(shared, &announce, &id, &session, e).await),
+    };
+    let mut actor = Actor {
+        id: id.clone(),
+        shared: shared.clone(),
+        config: req.config,
+        repository: req.repository,
+        base_branch: session.info().base_branch.clone(),
+        session,
+        port,
+        unit,
+        status: SandboxStatus::Starting,
+        restarts_seen: 0,
+        last_activity: tokio::time::Instant::now(),
+        warned: false,
+        announce,
+    };
+    actor.save_runtime().await;
+    actor.set_status(SandboxStatus::Running).await;
+    shared.metrics.setup_took(started.elapsed().as_secs_f64());
+    tracing::info!(sandbox = %id, port, elapsed_ms = started.elapsed().as_millis() as u64, "sandbox running");
+    Ok(actor)
+}
+
+/// Prepares `.studio/` and starts the renderer under the supervisor, waiting until it serves.
+async fn start_renderer(
+    shared: &Arc<Shared>,
+    id: &SandboxId,
+    spec: &studio_renderer::SandboxSpec,
+    config: &SandboxConfig,
+) -> Result<RendererUnit, ManagerError> {
+    let prepared = shared
+        .renderer
+        .prepare(spec)
+        .await
+        .map_err(|e| ManagerError::from(e).during("renderer preparation"))?;
+    let unit = RendererUnit::add(shared, id, prepared.launch, config).await?;
+    if let Err(e) = unit.start().await {
+        let output = unit.last_output(30);
+        unit.remove().await;
+        return Err(e.during("renderer start").with_output(&output));
+    }
+    Ok(unit)
+}
+
+/// What the renderer crate needs to know about a sandbox.
+pub(crate) fn renderer_spec(
+    shared: &Shared,
+    id: &SandboxId,
+    checkout: &Path,
+    port: u16,
+    config: &SandboxConfig,
+) -> studio_renderer::SandboxSpec {
+    studio_renderer::SandboxSpec {
+        checkout: checkout.to_path_buf(),
+        sandbox_id: id.clone(),
+        socket_url: url::Url::parse(&shared.config.urls.websocket(id)).ok(),
+        port,
+        overrides: studio_renderer::RendererOverrides::from_config(config),
+    }
+}
+
+/// Leases a renderer port: in the store (uniqueness across tasks and servers) and free in the OS.
+/// `preferred` is tried first (the port a sandbox had before a server restart).
+pub(crate) async fn lease_port(
+    shared: &Shared,
+    id: &SandboxId,
+    preferred: Option<u16>,
+) -> Result<u16, ManagerError> {
+    // The preferred port is not checked against the OS: after a crash of the server our own
+    // renderer (about to be re-adopted) still holds it; the supervisor waits for it otherwise.
+    if let Some(port) = preferred
+        && shared.store.try_lease_port(id, port).await?
+    {
+        return Ok(port);
+    }
+    let mut skip = BTreeSet::new();
+    loop {
+        let port = shared
+            .store
+            .lease_next_port(id, shared.config.port_range.clone(), &skip)
+            .await
+            .map_err(|e| {
+                ManagerError::new(crate::ErrorKind::Unavailable, "no_free_port", e.to_string())
+            })?;
+        if studio_supervisor::check_port(port).is_free() {
+            return Ok(port);
+        }
+        shared.store.release_port(id, port).await?;
+        skip.insert(port);
+    }
+}
+
+async fn fail_setup(
+    shared: &Shared,
+    announce: &Announcer,
+    id: &SandboxId,
+    session: &studio_git::Session,
+    error: ManagerError,
+) -> ManagerError {
+    tracing::warn!(sandbox = %id, "setup failed: {}", error.message);
+    if let Err(e) = shared.store.release_ports(id).await {
+        tracing::warn!(sandbox = %id, "could not release port lease: {e}");
+    }
+    if let Err(e) = shared
+        .git
+        .remove_session(id, &session.info().checkout)
+        .await
+    {
+        tracing::warn!(sandbox = %id, "could not remove checkout: {e}");
+    }
+    let _ = announce.status(SandboxStatus::Failed).await;
+    announce.error(&error.message).await;
+    error
+}
+
+/// The repository could not even be checked out: keep a `failed` record so the attempt is visible.
+async fn record_failed_setup(
+    shared: &Shared,
+    announce: &Announcer,
+    id: &SandboxId,
+    req: &ValidCreate,
+    error: &ManagerError,
+) {
+    let new = NewSandbox {
+        id: id.clone(),
+        kind: req.kind.clone(),
+        config: req.config.clone(),
+        repository: req.repository.clone(),
+        base_branch: req.branch.clone().unwrap_or_default(),
+        branch: id.branch(),
+        work_dir: shared
+            .config
+            .data_dir
+            .join("sandboxes")
+            .join(id.to_string()),
+        status: SandboxStatus::Failed,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    if let Err(e) = shared.store.insert_sandbox(&new).await {
+        tracing::warn!(sandbox = %id, "could not record failed sandbox: {e}");
+        return;
+    }
+    announce.error(&error.message).await;
+}
+
+/// Brings back every sandbox the store says is alive: re-adopts renderers that survived a crash of
+/// the server (same PIDs), restarts those a clean shutdown stopped (same ports), and re-creates
+/// actors for stopped or failed sandboxes whose checkout still exists.
+pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, ManagerError> {
+    let reclaimed = shared.store.reclaim_stale_leases().await?;
+    if reclaimed > 0 {
+        tracing::info!(
+            reclaimed,
+            "released port leases of sandboxes that no longer exist"
+        );
+    }
+    let records = shared
+        .store
+        .list_sandboxes(&SandboxFilter::default())
+        .await?;
+    let mut recovered = 0;
+    for record in records.into_iter().filter(|r| !r.status.is_terminal()) {
+        let id = record.id.clone();
+        match recover_one(shared, record).await {
+            Ok(Some(actor)) => {
+                actor.spawn();
+                recovered += 1;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(sandbox = %id, "could not recover sandbox: {}", e.message),
+        }
+    }
+    Ok(recovered)
+}
+
+async fn recover_one(
+    shared: &Arc<Shared>,
+    record: SandboxRecord,
+) -> Result<Option<Actor>, ManagerError> {
+    let id = record.id.clone();
+    let announce = Announcer::new(
+        id.clone(),
+        shared.store.clone(),
+        shared.hub.clone(),
+        shared.metrics.clone(),
+    );
+    if !record.work_dir.exists() {
+        if record.status != SandboxStatus::Failed {
+            let _ = announce.status(SandboxStatus::Failed).await;
+            announce
+                .error("the sandbox's checkout is gone; it cannot be recovered")
+                .await;
+        }
+        return Ok(None);
+    }
+    let session = shared
+        .git
+        .reopen_session(&record.repository, &id, &record.work_dir)
+        .await
+        .map_err(crate::git_error)?;
+    let port = lease_port(shared, &id, record.runtime.renderer_port).await?;
+    let spec = renderer_spec(shared, &id, &session.info().checkout, port, &record.config);
+    let prepared = shared.renderer.prepare(&spec).await?;
+    let wanted_running = record.status.has_renderer();
+    let (unit, status) = match (&record.runtime.adoption, wanted_running) {
+        (Some(adoption), true) => match RendererUnit::adopt(
+            shared,
+            &id,
+            prepared.launch.clone(),
+            &record.config,
+            adoption,
+        )
+        .await
+        {
+            Ok(unit) => {
+                tracing::info!(sandbox = %id, port, "re-adopted running renderer");
+                (unit, SandboxStatus::Running)
+            }
+            Err(e) => {
+                tracing::info!(sandbox = %id, "renderer not re-adoptable ({}); starting it again", e.message);
+                start_fresh(shared, &id, prepared.launch, &record.config).await
+            }
+        },
+        (None, true) => start_fresh(shared, &id, prepared.launch, &record.config).await,
+        (_, false) => (
+            RendererUnit::add(shared, &id, prepared.launch, &record.config).await?,
+            record.status,
+        ),
+    };
+    let mut actor = Actor {
+        id,
+        shared: shared.clone(),
+        config: record.config,
+        repository: record.repository,
+        base_branch: record.base_branch,
+        session,
+        port,
+        unit,
+        status: record.status,
+        restarts_seen: record.runtime.restarts,
+        last_activity: tokio::time::Instant::now(),
+        warned: false,
+        announce,
+    };
+    actor.save_runtime().await;
+    if status != actor.status {
+        actor.set_status(status).await;
+    }
+    Ok(Some(actor))
+}
+
+async fn start_fresh(
+    shared: &Arc<Shared>,
+    id: &SandboxId,
+    launch: studio_renderer::LaunchSpec,
+    config: &SandboxConfig,
+) -> (RendererUnit, SandboxStatus) {
+    match RendererUnit::add(shared, id, launch, config).await {
+        Ok(unit) => match unit.start().await {
+            Ok(()) => (unit, SandboxStatus::Running),
+            Err(e) => {
+                tracing::warn!(sandbox = %id, "renderer did not start again: {}", e.message);
+                (unit, SandboxStatus::Failed)
+            }
+        },
+        Err(e) => {
+            tracing::warn!(sandbox = %id, "renderer could not be registered: {}", e.message);
+            (RendererUnit::detached(), SandboxStatus::Failed)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Server-wide settings of the manager (from `studio serve`'s flags and environment).
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use studio_core::{SandboxId, SecretToken};
+
+/// Everything the manager needs to know about its environment.
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    /// Repository caches, sandbox work dirs, dependency stores.
+    pub data_dir: PathBuf,
+    /// The `studio-template/` the renderer app is generated from.
+    pub template_dir: PathBuf,
+    /// Ports handed to renderers (`COMPONENT_STUDIO_VITE_PORT` onwards).
+    pub port_range: RangeInclusive<u16>,
+    /// Default inactivity timeout (`COMPONENT_STUDIO_TIMEOUT_HOURS`).
+    pub default_timeout: Duration,
+    /// Default crash budget (`COMPONENT_STUDIO_MAX_RESTARTS`).
+    pub default_max_restarts: u32,
+    /// GitHub REST base URL (`STUDIO_GITHUB_API_URL`).
+    pub github_api_url: String,
+    /// `GITHUB_TOKEN`, for pushing over HTTPS and opening pull requests.
+    pub github_token: Option<SecretToken>,
+    /// How Studio's own API is reached, for the URLs handed out to clients.
+    pub urls: PublicUrls,
+    /// How long a renderer may take from start to serving its page.
+    pub renderer_startup_timeout: Duration,
+    /// Events older than this are pruned.
+    pub event_retention: Duration,
+}
+
+/// Builds the URLs clients are given.
+#[derive(Debug, Clone)]
+pub struct PublicUrls {
+    /// `http://127.0.0.1:7700`, no trailing slash.
+    pub api_base: String,
+    /// Host renderers are reached on (they bind 127.0.0.1).
+    pub renderer_host: String,
+}
+
+impl PublicUrls {
+    pub fn new(api_base: impl Into<String>) -> Self {
+        Self {
+            api_base: api_base.into().trim_end_matches('/').to_owned(),
+            renderer_host: "127.0.0.1".into(),
+        }
+    }
+
+    pub fn renderer(&self, port: u16) -> String {
+        format!("http://{}:{port}/", self.renderer_host)
+    }
+
+    pub fn websocket(&self, id: &SandboxId) -> String {
+        let ws_base = if let Some(rest) = self.api_base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = self.api_base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            self.api_base.clone()
+        };
+        format!("{ws_base}/api/v1/sandboxes/{id}/ws")
+    }
+}
+
+impl ManagerConfig {
+    /// Defaults of API.md for a server whose API is at `api_base`, keeping its data in `data_dir`.
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        template_dir: impl Into<PathBuf>,
+        api_base: &str,
+    ) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            template_dir: template_dir.into(),
+            port_range: 5173..=5999,
+            default_timeout: Duration::from_secs(4 * 3600),
+            default_max_restarts: 3,
+            github_api_url: "https://api.github.com".into(),
+            github_token: None,
+            urls: PublicUrls::new(api_base),
+            renderer_startup_timeout: Duration::from_secs(60),
+            event_retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls_follow_the_api_scheme() {
+        let id = SandboxId::from_random([0xab; 8]);
+        assert_eq!(
+            PublicUrls::new("http://127.0.0.1:7700/").websocket(&id),
+            "ws://127.0.0.1:7700/api/v1/sandboxes/sb_abababababababab/ws"
+        );
+        assert_eq!(
+            PublicUrls::new("https://studio.example").websocket(&id),
+            "wss://studio.example/api/v1/sandboxes/sb_abababababababab/ws"
+        );
+        assert_eq!(
+            PublicUrls::new("http://x").renderer(5173),
+            "http://127.0.0.1:5173/"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! The sandbox manager: the product's core loop.
+//!
+//! A [`Manager`] owns one actor per sandbox (see [`actor`]). Each actor runs its sandbox's
+//! lifecycle:
+//!
+//! * **setup**: fetch the mirror, check out the session branch, lease a port, prepare `.studio/`,
+//!   start the renderer under the supervisor, wait until it serves;
+//! * **monitor**: follow the renderer's status (crash restarts, restart budget), and the
+//!   inactivity clock (`expiring` warning, then `expired`);
+//! * **execute**: file writes and deletes with auto-commit, rollback, finalize;
+//! * **teardown**: stop the renderer, release the port, remove the checkout; the record and the
+//!   commits stay.
+//!
+//! Invariants:
+//! * every status change is written to the store before it is announced (event, reply, log);
+//! * a sandbox's mutable state lives in its actor only; requests are serialized through its mailbox;
+//! * reads come from the store, so a busy actor never delays a status request.
+
+mod actor;
+mod announce;
+mod config;
+mod error;
+mod manager;
+mod metrics;
+mod replay;
+mod request;
+mod runtime;
+mod shared;
+mod snapshot;
+
+pub use config::{ManagerConfig, PublicUrls};
+pub use error::{ErrorKind, ManagerError};
+pub use manager::Manager;
+pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
+pub use runtime::LogEntry;
+pub use snapshot::SandboxSnapshot;
+
+/// Every git failure, classified for the API. 404 stays reserved for unknown sandboxes: a
+/// missing file or commit inside a sandbox is a 422 naming what was missing.
+pub(crate) fn git_error(e: studio_git::GitError) -> ManagerError {
+    use studio_git::GitError as G;
+    let kind = match &e {
+        G::PathRefused { .. } => ErrorKind::BadRequest,
+        G::TooLarge { .. } => ErrorKind::TooLarge,
+        G::UnsupportedSource { .. }
+        | G::Unreachable { .. }
+        | G::EmptyRepository { .. }
+        | G::BranchNotFound { .. }
+        | G::FileNotFound { .. }
+        | G::UnknownCommit { .. }
+        | G::NotInSession { .. }
+        | G::RollbackOutOfRange { .. } => ErrorKind::Invalid,
+        G::AuthenticationFailed { .. } | G::PushRejected { .. } => ErrorKind::Upstream,
+        G::PushConflict { .. } | G::SessionExists { .. } => ErrorKind::Conflict,
+        _ => ErrorKind::Internal,
+    };
+    ManagerError::new(kind, e.code(), e.to_string())
+}

@@ -1,0 +1,347 @@
+//! [`Manager`]: the facade the API layer talks to.
+//!
+//! Reads (status, list, logs, event replay) are served from the store and the supervisor directly;
+//! everything that changes a sandbox is sent to that sandbox's actor, which does it in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use studio_core::{EventKind, SandboxId, SandboxStatus};
+use studio_forge::Forge;
+use studio_git::GitWorkspace;
+use studio_hub::{Hub, HubConfig, Subscription};
+use studio_renderer::Renderer;
+use studio_store::{SandboxFilter, Store};
+use studio_supervisor::Supervisor;
+use tokio::sync::broadcast;
+
+use crate::actor::{self, Command, SandboxHandle};
+use crate::config::ManagerConfig;
+use crate::error::{ErrorKind, ManagerError};
+use crate::metrics::Metrics;
+use crate::request::{CreateSandbox, Defaults, Execute, RollbackTo};
+use crate::runtime::{self, LogEntry};
+use crate::shared::{Registry, Shared};
+use crate::snapshot::SandboxSnapshot;
+
+/// Cloneable handle to the sandbox manager.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    shared: Arc<Shared>,
+}
+
+impl Manager {
+    /// Builds every service, then recovers the sandboxes the store says were alive.
+    pub async fn open(config: ManagerConfig, store: Arc<dyn Store>) -> Result<Self, ManagerError> {
+        let git = GitWorkspace::new(runtime::git_config(&config));
+        let renderer = Renderer::new(runtime::renderer_config(&config))?;
+        let supervisor = Supervisor::new(runtime::supervisor_config(&config));
+        let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
+        let shared = Arc::new(Shared {
+            config,
+            store,
+            git,
+            renderer,
+            supervisor,
+            hub: Hub::new(HubConfig::default()),
+            forge,
+            metrics: Metrics::new(),
+            registry: Registry::default(),
+        });
+        let recovered = actor::recover(&shared).await?;
+        if recovered > 0 {
+            tracing::info!(recovered, "recovered sandboxes");
+        }
+        Ok(Self { shared })
+    }
+
+    /// Creates a sandbox and returns once its renderer serves the page.
+    pub async fn create(&self, request: CreateSandbox) -> Result<SandboxSnapshot, ManagerError> {
+        let defaults = Defaults {
+            timeout: self.shared.config.default_timeout,
+            max_restarts: self.shared.config.default_max_restarts,
+        };
+        let valid = request.validate(&defaults)?;
+        let id = SandboxId::from_random(rand::random());
+        let actor = actor::setup(&self.shared, id.clone(), valid).await?;
+        actor.spawn();
+        self.snapshot(&id).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<SandboxSnapshot, ManagerError> {
+        self.snapshot(&parse_id(id)?).await
+    }
+
+    /// Every sandbox, oldest first.
+    pub async fn list(&self) -> Result<Vec<SandboxSnapshot>, ManagerError> {
+        let records = self
+            .shared
+            .store
+            .list_sandboxes(&SandboxFilter::default())
+            .await?;
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let commits = self.shared.store.commits(&record.id).await?;
+            out.push(SandboxSnapshot::from_record(
+                record,
+                commits,
+                &self.shared.config.urls,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Writes or deletes a file; returns the commit hash when one was made.
+    pub async fn execute(
+        &self,
+        id: &str,
+        request: Execute,
+    ) -> Result<Option<String>, ManagerError> {
+        self.actor(id, "execute")
+            .await?
+            .ask(|r| Command::Execute(request, r))
+            .await
+    }
+
+    /// Returns the new head.
+    pub async fn rollback(&self, id: &str, target: RollbackTo) -> Result<String, ManagerError> {
+        self.actor(id, "roll back")
+            .await?
+            .ask(|r| Command::Rollback(target, r))
+            .await
+    }
+
+    /// Returns the pull request's URL and number.
+    pub async fn finalize(
+        &self,
+        id: &str,
+        title: String,
+        description: String,
+    ) -> Result<(String, u64), ManagerError> {
+        self.actor(id, "finalize")
+            .await?
+            .ask(|reply| Command::Finalize {
+                title,
+                description,
+                reply,
+            })
+            .await
+    }
+
+    pub async fn restart(&self, id: &str) -> Result<SandboxSnapshot, ManagerError> {
+        self.control(id, "restart", Command::Restart).await
+    }
+
+    pub async fn stop(&self, id: &str) -> Result<SandboxSnapshot, ManagerError> {
+        self.control(id, "stop", Command::Stop).await
+    }
+
+    pub async fn start(&self, id: &str) -> Result<SandboxSnapshot, ManagerError> {
+        self.control(id, "start", Command::Start).await
+    }
+
+    /// Tears the sandbox down and forgets it.
+    pub async fn delete(&self, id: &str) -> Result<(), ManagerError> {
+        let sandbox = parse_id(id)?;
+        match self.shared.registry.get(&sandbox) {
+            Some(handle) => handle.ask(Command::Delete).await,
+            // No actor: a failed setup or a finished sandbox. Nothing runs; forget the record.
+            None => match self.shared.store.delete_sandbox(&sandbox).await? {
+                true => {
+                    self.shared.hub.close_topic(&sandbox);
+                    Ok(())
+                }
+                false => Err(ManagerError::not_found(id)),
+            },
+        }
+    }
+
+    /// The renderer's last `limit` output lines.
+    pub async fn logs(&self, id: &str, limit: usize) -> Result<Vec<LogEntry>, ManagerError> {
+        let sandbox = self.existing(id).await?;
+        Ok(runtime::logs(&self.shared, &sandbox, limit))
+    }
+
+    /// The last `limit` lines and a live feed of new ones.
+    pub async fn follow_logs(
+        &self,
+        id: &str,
+        limit: usize,
+    ) -> Result<(Vec<LogEntry>, broadcast::Receiver<LogEntry>), ManagerError> {
+        let sandbox = self.existing(id).await?;
+        runtime::follow_logs(&self.shared, &sandbox, limit).ok_or_else(|| {
+            ManagerError::conflict("no_renderer", format!("sandbox {id} has no renderer"))
+        })
+    }
+
+    /// Subscribes to a sandbox's events, replaying those after `since` from the store first.
+    pub async fn subscribe(
+        &self,
+        id: &str,
+        since: Option<u64>,
+    ) -> Result<Subscription, ManagerError> {
+        let sandbox = parse_id(id)?;
+        let source = crate::replay::StoreSource(self.shared.store.clone());
+        // Subscribe first, then check existence (see studio-hub: a deletion after this point
+        // closes the subscription).
+        let subscription = match since {
+            Some(since) => self
+                .shared
+                .hub
+                .subscribe_since(&sandbox, since, &source)
+                .await
+                .map_err(|e| ManagerError::internal(format!("event replay: {e}")))?,
+            None => self.shared.hub.subscribe(&sandbox),
+        };
+        self.existing(id).await?;
+        Ok(subscription)
+    }
+
+    /// A message from a WebSocket client: `component-selected` is persisted and relayed to every
+    /// client of the sandbox (the sender included). Any message counts as activity.
+    pub async fn client_message(&self, id: &SandboxId, text: &str) -> Result<(), ManagerError> {
+        if let Some(handle) = self.shared.registry.get(id) {
+            handle.tell(Command::Activity);
+        }
+        let message: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            ManagerError::bad_request("invalid_message", format!("message is not JSON: {e}"))
+        })?;
+        let kind = message
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default();
+        match kind {
+            "component-selected" => {
+                let component = message
+                    .pointer("/payload/component")
+                    .and_then(|c| c.as_str())
+                    .filter(|c| !c.is_empty() && c.len() <= 200)
+                    .ok_or_else(|| {
+                        ManagerError::invalid(
+                            "invalid_message",
+                            "component-selected needs payload.component (a name)",
+                        )
+                    })?;
+                let announce = crate::announce::Announcer::new(
+                    id.clone(),
+                    self.shared.store.clone(),
+                    self.shared.hub.clone(),
+                    self.shared.metrics.clone(),
+                );
+                announce
+                    .event(
+                        EventKind::ComponentSelected,
+                        serde_json::json!({ "component": component }),
+                    )
+                    .await
+            }
+            // Clients may send keep-alives of their own; they are activity and nothing else.
+            "ping" | "activity" => Ok(()),
+            other => Err(ManagerError::invalid(
+                "unknown_message_type",
+                format!("unknown message type {other:?}; clients may send component-selected"),
+            )),
+        }
+    }
+
+    /// Ready: the database answers.
+    pub async fn ready(&self) -> Result<(), ManagerError> {
+        self.shared
+            .store
+            .list_sandboxes(&SandboxFilter::default())
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                ManagerError::new(
+                    ErrorKind::Unavailable,
+                    "database_unavailable",
+                    format!("database: {e}"),
+                )
+            })
+    }
+
+    /// Prometheus text.
+    pub async fn metrics_text(&self) -> String {
+        let by_status = match self
+            .shared
+            .store
+            .list_sandboxes(&SandboxFilter::default())
+            .await
+        {
+            Ok(records) => SandboxStatus::ALL
+                .into_iter()
+                .map(|s| (s, records.iter().filter(|r| r.status == s).count()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        self.shared
+            .metrics
+            .render(&by_status, self.shared.hub.total_clients())
+    }
+
+    /// Clean server shutdown: every renderer is stopped (statuses are kept, so the next start
+    /// brings the sandboxes back on the same ports), WebSocket clients are told, the database closed.
+    pub async fn shutdown(&self) {
+        let handles = self.shared.registry.all();
+        let stops =
+            handles.iter().map(|h| {
+                let h = h.clone();
+                async move {
+                    tokio::time::timeout(Duration::from_secs(30), h.ask(Command::Shutdown)).await
+                }
+            });
+        futures::future::join_all(stops).await;
+        self.shared.hub.close_all();
+        self.shared.supervisor.shutdown().await;
+        self.shared.store.close().await;
+    }
+
+    async fn snapshot(&self, id: &SandboxId) -> Result<SandboxSnapshot, ManagerError> {
+        let record = self
+            .shared
+            .store
+            .get_sandbox(id)
+            .await?
+            .ok_or_else(|| ManagerError::not_found(id))?;
+        let commits = self.shared.store.commits(id).await?;
+        Ok(SandboxSnapshot::from_record(
+            record,
+            commits,
+            &self.shared.config.urls,
+        ))
+    }
+
+    async fn existing(&self, id: &str) -> Result<SandboxId, ManagerError> {
+        let sandbox = parse_id(id)?;
+        match self.shared.store.get_sandbox(&sandbox).await? {
+            Some(_) => Ok(sandbox),
+            None => Err(ManagerError::not_found(id)),
+        }
+    }
+
+    /// The actor of a sandbox that can take `action`, or why not.
+    async fn actor(&self, id: &str, action: &str) -> Result<SandboxHandle, ManagerError> {
+        let sandbox = parse_id(id)?;
+        if let Some(handle) = self.shared.registry.get(&sandbox) {
+            return Ok(handle);
+        }
+        match self.shared.store.get_sandbox(&sandbox).await? {
+            None => Err(ManagerError::not_found(id)),
+            Some(record) => Err(ManagerError::wrong_status(action, record.status)),
+        }
+    }
+
+    async fn control(
+        &self,
+        id: &str,
+        action: &str,
+        make: fn(actor::Reply<()>) -> Command,
+    ) -> Result<SandboxSnapshot, ManagerError> {
+        self.actor(id, action).await?.ask(make).await?;
+        self.get(id).await
+    }
+}
+
+fn parse_id(id: &str) -> Result<SandboxId, ManagerError> {
+    id.parse().map_err(|_| ManagerError::not_found(id))
+}

@@ -1,0 +1,62 @@
+//! A read-only view of one sandbox, served from the store.
+//!
+//! Reads never go through a sandbox's actor: every change is persisted before it is announced, so
+//! the store is always at least as new as anything a client has heard, and a slow actor (busy
+//! installing dependencies) never delays a status request.
+
+use studio_core::{CommitInfo, SandboxId, SandboxStatus};
+use studio_store::SandboxRecord;
+use time::OffsetDateTime;
+
+/// What `GET /api/v1/sandboxes/{id}` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxSnapshot {
+    pub id: SandboxId,
+    pub status: SandboxStatus,
+    /// Set while the sandbox has a renderer port.
+    pub renderer_url: Option<String>,
+    pub websocket_url: String,
+    pub repository: String,
+    pub branch: String,
+    pub base_branch: String,
+    /// The commits on the session branch (rolled-back ones excluded), oldest first.
+    pub commits: Vec<CommitInfo>,
+    pub restarts: u32,
+    pub created_at: OffsetDateTime,
+    pub last_activity: OffsetDateTime,
+    pub pull_request: Option<(String, u64)>,
+}
+
+impl SandboxSnapshot {
+    pub(crate) fn from_record(
+        record: SandboxRecord,
+        commits: Vec<studio_store::StoredCommit>,
+        urls: &crate::config::PublicUrls,
+    ) -> Self {
+        let renderer_url = match (
+            record.status.has_renderer() || record.status == SandboxStatus::Stopped,
+            record.runtime.renderer_port,
+        ) {
+            (true, Some(port)) => Some(urls.renderer(port)),
+            _ => None,
+        };
+        Self {
+            websocket_url: urls.websocket(&record.id),
+            renderer_url,
+            id: record.id,
+            status: record.status,
+            repository: record.repository,
+            branch: record.branch,
+            base_branch: record.base_branch,
+            commits: commits
+                .into_iter()
+                .filter(|c| !c.rolled_back)
+                .map(|c| c.commit)
+                .collect(),
+            restarts: record.runtime.restarts,
+            created_at: record.created_at,
+            last_activity: record.last_activity_at,
+            pull_request: record.pull_request.map(|pr| (pr.url, pr.number)),
+        }
+    }
+}

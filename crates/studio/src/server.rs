@@ -1,0 +1,236 @@
+//! `studio serve`, `studio migrate`, `studio demo`: the server side of the binary.
+//!
+//! Flags and environment follow API.md. Everything here is start-up and shutdown plumbing; the
+//! product lives in `studio-sandbox` (the manager) and `studio-api` (HTTP).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use studio_core::SecretToken;
+use studio_sandbox::{Manager, ManagerConfig};
+use tokio::net::TcpListener;
+
+/// `studio serve` (and `studio demo`): where and how the server runs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of the REST + WebSocket API (port 0 picks a free port).
+    #[arg(long, env = "STUDIO_LISTEN", default_value = "127.0.0.1:7700")]
+    pub listen: SocketAddr,
+    /// Database, repository caches, sandbox work dirs, dependency caches.
+    #[arg(long, env = "STUDIO_DATA_DIR", default_value = "./.studio")]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data-dir>/studio.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Template the renderer app is generated from; default: the repository's `studio-template/`.
+    #[arg(long, env = "COMPONENT_STUDIO_TEMPLATE_DIR")]
+    pub template_dir: Option<PathBuf>,
+    /// First port of the range renderers get.
+    #[arg(long, env = "COMPONENT_STUDIO_VITE_PORT", default_value_t = 5173)]
+    pub vite_port: u16,
+    /// Inactivity timeout in hours (decimal, e.g. 0.002).
+    #[arg(long, env = "COMPONENT_STUDIO_TIMEOUT_HOURS", default_value_t = 4.0)]
+    pub timeout_hours: f64,
+    /// Crashes tolerated before a sandbox is `failed`.
+    #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = 3)]
+    pub max_restarts: u32,
+    /// GitHub REST base URL (GitHub Enterprise, or a test peer).
+    #[arg(
+        long,
+        env = "STUDIO_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "STUDIO_MAX_BODY_BYTES", default_value_t = studio_api::DEFAULT_BODY_LIMIT)]
+    pub max_body_bytes: usize,
+}
+
+/// `studio migrate`
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[arg(long, env = "STUDIO_DATA_DIR", default_value = "./.studio")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Sets up logging: `STUDIO_LOG` (or `RUST_LOG`) filters, default `info`.
+pub fn init_tracing() {
+    let filter = std::env::var("STUDIO_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
+    match explicit {
+        Some(url) if !url.trim().is_empty() => url.to_owned(),
+        _ => studio_store::default_sqlite_url(data_dir),
+    }
+}
+
+/// `studio migrate`: applies pending migrations and says which.
+pub async fn migrate(args: MigrateArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let url = database_url(&args.data_dir, args.database_url.as_deref());
+    let report = studio_store::migrate(&url).await?;
+    if report.applied.is_empty() {
+        println!(
+            "{}: schema up to date (version {:?})",
+            studio_store::redact_url(&url),
+            report.schema_version
+        );
+    } else {
+        for m in &report.applied {
+            println!("applied {} {}", m.version, m.description);
+        }
+    }
+    Ok(())
+}
+
+/// A started server: its address and the handles needed to stop it.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub manager: Manager,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Opens the store, recovers sandboxes, binds the listener and starts serving.
+pub async fn start(
+    args: &ServeArgs,
+    api_token: Option<SecretToken>,
+    github_token: Option<SecretToken>,
+) -> Result<Running> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&args.data_dir)
+        .with_context(|| format!("cannot resolve data directory {}", args.data_dir.display()))?;
+    if !(args.timeout_hours.is_finite() && args.timeout_hours > 0.0) {
+        bail!(
+            "COMPONENT_STUDIO_TIMEOUT_HOURS must be a number above 0, got {}",
+            args.timeout_hours
+        );
+    }
+    let template_dir = template_dir(args.template_dir.as_deref())?;
+    let url = database_url(&data_dir, args.database_url.as_deref());
+    // The store's error names the URL (password redacted) and the reason.
+    let store = studio_store::connect(&url).await?;
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let mut config = ManagerConfig::new(&data_dir, template_dir, &format!("http://{addr}"));
+    config.port_range = args.vite_port..=args.vite_port.saturating_add(999);
+    config.default_timeout = Duration::from_secs_f64(args.timeout_hours * 3600.0);
+    config.default_max_restarts = args.max_restarts;
+    config.github_api_url = args.github_api_url.clone();
+    config.github_token = github_token;
+    let manager = Manager::open(config, store).await?;
+
+    let api = studio_api::ApiConfig {
+        token: api_token.map(|t| studio_api::ApiToken::new(t.expose())),
+        body_limit: args.max_body_bytes,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_manager = manager.clone();
+    let server = tokio::spawn(async move {
+        studio_api::serve(listener, server_manager, &api, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    tracing::info!(%addr, data_dir = %data_dir.display(), database = %studio_store::redact_url(&url), "Studio is listening");
+    Ok(Running {
+        addr,
+        manager,
+        server,
+        stop,
+    })
+}
+
+impl Running {
+    /// Stops accepting requests, lets those in flight finish, then stops every renderer.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        let served = self.server.await;
+        self.manager.shutdown().await;
+        served
+            .context("server task failed")?
+            .context("server failed")?;
+        Ok(())
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the server can only be killed; wait forever.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+/// `studio serve`
+pub async fn serve(
+    args: ServeArgs,
+    api_token: Option<SecretToken>,
+    github_token: Option<SecretToken>,
+) -> Result<()> {
+    let running = start(&args, api_token, github_token).await?;
+    // One machine-readable line on stdout, for scripts and tests that start on port 0.
+    println!("listening on http://{}", running.addr);
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// The template next to the binary's sources (a checkout), or `./studio-template`.
+fn template_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return std::fs::canonicalize(dir)
+            .with_context(|| format!("template directory {} does not exist", dir.display()));
+    }
+    let candidates = [
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../studio-template"
+        )),
+        PathBuf::from("studio-template"),
+    ];
+    candidates
+        .iter()
+        .find_map(|c| std::fs::canonicalize(c).ok())
+        .context("cannot find studio-template/: set COMPONENT_STUDIO_TEMPLATE_DIR")
+}
+
+/// The sample repository shipped with Studio, for `studio demo`.
+pub fn example_repository() -> Result<PathBuf> {
+    let candidates = [
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/design-system"
+        )),
+        PathBuf::from("examples/design-system"),
+    ];
+    candidates
+        .iter()
+        .find_map(|c| std::fs::canonicalize(c).ok())
+        .context("cannot find examples/design-system")
+}
