@@ -35,7 +35,11 @@ impl CommitPattern {
             // digits rather than panicking should the `time` crate ever disagree.
             .unwrap_or_else(|_| now.unix_timestamp().to_string());
         let description = description.trim();
-        let description = if description.is_empty() { "update" } else { description };
+        let description = if description.is_empty() {
+            "update"
+        } else {
+            description
+        };
         self.0
             .replace("{description}", description)
             .replace("{timestamp}", &stamp)

@@ -89,7 +89,10 @@ mod tests {
         );
         for k in EventKind::ALL {
             assert_eq!(k.as_str().parse::<EventKind>().unwrap(), k);
-            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::json!(k.as_str())
+            );
         }
     }
 }

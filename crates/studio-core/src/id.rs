@@ -49,9 +49,13 @@ impl FromStr for SandboxId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let hex = s
             .strip_prefix(PREFIX)
-            .filter(|h| h.len() == HEX_LEN && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .filter(|h| {
+                h.len() == HEX_LEN && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
             .ok_or_else(|| IdError::Malformed(s.to_owned()))?;
-        Ok(Self { hex: hex.to_owned() })
+        Ok(Self {
+            hex: hex.to_owned(),
+        })
     }
 }
 
@@ -94,7 +98,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["", "sb_", "deadbeef000102ff", "sb_DEADBEEF000102FF", "sb_deadbeef", "sb_../../etc/passwd0", "sb_deadbeef000102ffaa"] {
+        for bad in [
+            "",
+            "sb_",
+            "deadbeef000102ff",
+            "sb_DEADBEEF000102FF",
+            "sb_deadbeef",
+            "sb_../../etc/passwd0",
+            "sb_deadbeef000102ffaa",
+        ] {
             assert!(bad.parse::<SandboxId>().is_err(), "{bad:?} was accepted");
         }
     }

@@ -12,7 +12,7 @@ pub mod secret;
 pub mod status;
 
 pub use commit::{CommitInfo, CommitPattern};
-pub use config::{SandboxConfig, DEFAULT_COMPONENT_GLOB};
+pub use config::{DEFAULT_COMPONENT_GLOB, SandboxConfig};
 pub use event::{Event, EventKind};
 pub use id::{IdError, SandboxId};
 pub use secret::SecretToken;
