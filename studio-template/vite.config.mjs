@@ -11,6 +11,7 @@
 // The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
 import { readFileSync } from "node:fs";
 import { depsSeed } from "./deps-seed.mjs";
+import { lateWrites } from "./late-writes.mjs";
 
 const readJson = (name) => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8"));
 const settings = readJson("./settings.json");
@@ -62,5 +63,5 @@ export default {
     entries: [pagePath.slice(1)],
     include: ["react", "react/jsx-dev-runtime", "react-dom/client"],
   },
-  plugins: [studioPage(), depsSeed(settings.cacheDir)],
+  plugins: [studioPage(), depsSeed(settings.cacheDir), lateWrites()],
 };

@@ -134,10 +134,30 @@ async fn edits_new_files_and_deletions_arrive_without_a_reload() {
 
     let button = checkout.path().join("src/components/Button/Button.tsx");
     let source = fs::read_to_string(&button).unwrap();
+    let button_shows = |text: &str| {
+        format!(
+            "document.querySelector('[data-studio-component=Button] button')?.innerText === '{text}'"
+        )
+    };
     fs::write(&button, source.replace("\"Click me\"", "\"Save changes\"")).unwrap();
     browser
-        .wait_for("p", "document.querySelector('[data-studio-component=Button] button')?.innerText === 'Save changes'", WAIT)
+        .wait_for("p", &button_shows("Save changes"), WAIT)
         .await;
+
+    // Saves in quick succession: as soon as one version is on screen the next is written, often
+    // within the 50 ms in which Vite's watcher ignores further changes of a file. The last save
+    // must still win.
+    for round in 0..5 {
+        for version in ["first", "second"] {
+            let text = format!("{version} {round}");
+            fs::write(
+                &button,
+                source.replace("\"Click me\"", &format!("\"{text}\"")),
+            )
+            .unwrap();
+            browser.wait_for("p", &button_shows(&text), WAIT).await;
+        }
+    }
 
     let fresh = checkout.path().join("src/components/Toggle/Toggle.tsx");
     fs::create_dir_all(fresh.parent().unwrap()).unwrap();
