@@ -12,7 +12,13 @@
 //!   uncommitted edits without scanning the working tree.
 //! - `repo.commit` updates the branch only if it still points at the parent we built on, so a
 //!   concurrent writer could never be silently overwritten.
+//!
+//! The core also remembers two facts that would otherwise cost a scan on every rollback: whether
+//! the index may hold staged edits (`index_may_differ`), and the undo refs. Both are only ever
+//! changed by this session, one operation at a time, so the memory stays true; after a reopen
+//! they start as "unknown" and are recomputed once.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use git2::build::TreeUpdateBuilder;
@@ -47,14 +53,16 @@ pub(crate) struct SessionCore {
     pub author: Author,
     pub max_file_bytes: u64,
     pub token: Option<SecretToken>,
+    /// False only when the index is known to equal the head's tree (fresh checkout, after a
+    /// rollback, after committed-only edits). True means "diff the index before a rollback".
+    pub index_may_differ: bool,
+    /// Undo refs by number, loaded on first use (see `rollback.rs`).
+    pub undo_tips: Option<BTreeMap<u64, Oid>>,
 }
 
 impl SessionCore {
     pub fn head(&self) -> Result<Commit<'_>> {
-        self.repo
-            .find_reference(&self.refs.branch())
-            .and_then(|r| r.peel_to_commit())
-            .context("read session branch")
+        branch_head(&self.repo, &self.refs)
     }
 
     pub fn write(
@@ -74,7 +82,7 @@ impl SessionCore {
         }
         let target = self.resolve(input, &path)?;
         let path = &target.repo_path;
-        let head = self.head()?;
+        let head = branch_head(&self.repo, &self.refs)?;
         let head_tree = head.tree().context("read head tree")?;
         let tracked = head_tree.get_path(path.as_path()).ok();
         let mut index = self.repo.index().context("open index")?;
@@ -91,6 +99,9 @@ impl SessionCore {
             Kind::File
         };
         let blob = self.repo.blob(content).context("store content")?;
+        // Until the commit lands, the index may hold this edit uncommitted.
+        let index_was_clean = !self.index_may_differ;
+        self.index_may_differ = true;
 
         // Skipping an identical write spares the dev server a pointless reload.
         let rewrite = !files::has_content(&target.abs, content);
@@ -117,6 +128,7 @@ impl SessionCore {
             return Ok(None);
         };
         if unchanged {
+            self.index_may_differ = !index_was_clean;
             return Ok(None);
         }
         let mut update = TreeUpdateBuilder::new();
@@ -124,16 +136,20 @@ impl SessionCore {
         let tree = update
             .create_updated(&self.repo, &head_tree)
             .context("build tree")?;
-        self.commit(&head, tree, description, pattern).map(Some)
+        let commit = self.commit(&head, tree, description, pattern)?;
+        self.index_may_differ = !index_was_clean;
+        Ok(Some(commit))
     }
 
     pub fn delete(&mut self, input: &str, record: Record<'_>) -> Result<Option<CommitInfo>> {
         let path = RepoPath::parse(input).map_err(|r| GitError::refused(input, r))?;
         let target = self.resolve(input, &path)?;
         let path = &target.repo_path;
-        let head = self.head()?;
+        let head = branch_head(&self.repo, &self.refs)?;
         let head_tree = head.tree().context("read head tree")?;
         let tracked = head_tree.get_path(path.as_path()).is_ok();
+        let index_was_clean = !self.index_may_differ;
+        self.index_may_differ = true;
         let existed = files::remove_file_and_empty_parents(&self.root, &target.abs)
             .map_err(|e| GitError::io(format!("delete {path}"), e))?;
         let mut index = self.repo.index().context("open index")?;
@@ -155,6 +171,7 @@ impl SessionCore {
             return Ok(None);
         };
         if !tracked {
+            self.index_may_differ = !index_was_clean;
             return Ok(None);
         }
         let mut update = TreeUpdateBuilder::new();
@@ -162,7 +179,9 @@ impl SessionCore {
         let tree = update
             .create_updated(&self.repo, &head_tree)
             .context("build tree")?;
-        self.commit(&head, tree, description, pattern).map(Some)
+        let commit = self.commit(&head, tree, description, pattern)?;
+        self.index_may_differ = !index_was_clean;
+        Ok(Some(commit))
     }
 
     /// The session's commits since its base, oldest first.
@@ -222,6 +241,14 @@ impl SessionCore {
             ResolveError::Io(e) => GitError::io(format!("inspect {input}"), e),
         })
     }
+}
+
+/// The session branch's commit. A free function so that it borrows only the repository, not the
+/// whole core (whose bookkeeping fields change while the commit is in use).
+fn branch_head<'r>(repo: &'r Repository, refs: &SessionRefs) -> Result<Commit<'r>> {
+    repo.find_reference(&refs.branch())
+        .and_then(|r| r.peel_to_commit())
+        .context("read session branch")
 }
 
 pub(crate) fn commit_info(commit: &Commit<'_>) -> CommitInfo {

@@ -77,7 +77,7 @@ impl SessionCore {
         Ok(at)
     }
 
-    fn session_commit(&self, head: Oid, hash: &str) -> Result<Oid> {
+    fn session_commit(&mut self, head: Oid, hash: &str) -> Result<Oid> {
         let unknown = || GitError::UnknownCommit {
             commit: hash.to_owned(),
         };
@@ -90,7 +90,7 @@ impl SessionCore {
             .find_commit_by_prefix(hash)
             .map_err(|_| unknown())?
             .id();
-        let mut tips = self.undo_tips()?.into_values().collect::<Vec<_>>();
+        let mut tips: Vec<Oid> = self.undo_tips()?.values().copied().collect();
         tips.push(head);
         if oid == self.base || self.session_commits(&tips)?.contains(&oid) {
             Ok(oid)
@@ -102,13 +102,12 @@ impl SessionCore {
     }
 
     /// Creates `undo/<n>` for `head` unless an existing undo ref already reaches it.
-    fn keep_reachable(&self, head: Oid) -> Result<()> {
-        let tips = self.undo_tips()?;
-        let undone: Vec<Oid> = tips.values().copied().collect();
+    fn keep_reachable(&mut self, head: Oid) -> Result<()> {
+        let undone: Vec<Oid> = self.undo_tips()?.values().copied().collect();
         if head == self.base || self.session_commits(&undone)?.contains(&head) {
             return Ok(());
         }
-        let next = tips.keys().next_back().map_or(1, |n| n + 1);
+        let next = self.undo_tips()?.keys().next_back().map_or(1, |n| n + 1);
         self.repo
             .reference(
                 &self.refs.undo(next),
@@ -117,29 +116,34 @@ impl SessionCore {
                 "studio: keep commits undone by a rollback",
             )
             .context("keep undone commits")?;
+        self.undo_tips()?.insert(next, head);
         Ok(())
     }
 
-    /// Undo refs by number.
-    fn undo_tips(&self) -> Result<BTreeMap<u64, Oid>> {
-        let prefix = self.refs.undo_prefix();
-        let mut tips = BTreeMap::new();
-        let refs = self
-            .repo
-            .references_glob(&format!("{prefix}*"))
-            .context("list undo refs")?;
-        for reference in refs {
-            let reference = reference.context("read undo ref")?;
-            let number = reference
-                .name()
-                .ok()
-                .and_then(|n| n.strip_prefix(&prefix))
-                .and_then(|n| n.parse::<u64>().ok());
-            if let (Some(number), Some(target)) = (number, reference.target()) {
-                tips.insert(number, target);
+    /// Undo refs by number: read from the repository once, then kept up to date in memory
+    /// (only this session writes them).
+    fn undo_tips(&mut self) -> Result<&mut BTreeMap<u64, Oid>> {
+        if self.undo_tips.is_none() {
+            let prefix = self.refs.undo_prefix();
+            let mut tips = BTreeMap::new();
+            let refs = self
+                .repo
+                .references_glob(&format!("{prefix}*"))
+                .context("list undo refs")?;
+            for reference in refs {
+                let reference = reference.context("read undo ref")?;
+                let number = reference
+                    .name()
+                    .ok()
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let (Some(number), Some(target)) = (number, reference.target()) {
+                    tips.insert(number, target);
+                }
             }
+            self.undo_tips = Some(tips);
         }
-        Ok(tips)
+        Ok(self.undo_tips.get_or_insert_default())
     }
 
     /// Commits reachable from `tips` but not from the base: one walk over the session's own
@@ -157,7 +161,7 @@ impl SessionCore {
     }
 
     /// Makes the working tree and index equal to `to`, touching only differing paths.
-    pub(crate) fn move_worktree(&self, from: Oid, to: Oid) -> Result<()> {
+    pub(crate) fn move_worktree(&mut self, from: Oid, to: Oid) -> Result<()> {
         let from_tree = self
             .repo
             .find_commit(from)
@@ -169,8 +173,14 @@ impl SessionCore {
             .and_then(|c| c.tree())
             .context("read tree")?;
         let mut index = self.repo.index().context("open index")?;
-        let paths = sync::changed_paths(&self.repo, &from_tree, &to_tree, Some(&index))?;
+        // Comparing the whole index with the head costs a pass over every tracked file; skip it
+        // when the session knows it staged nothing.
+        let staged = self.index_may_differ.then_some(&index);
+        let paths = sync::changed_paths(&self.repo, &from_tree, &to_tree, staged)?;
+        self.index_may_differ = true;
         sync::apply(&self.repo, &self.root, &mut index, &to_tree, &paths)?;
-        index.write().context("write index")
+        index.write().context("write index")?;
+        self.index_may_differ = false;
+        Ok(())
     }
 }

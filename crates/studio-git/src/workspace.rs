@@ -244,7 +244,7 @@ impl Inner {
         let repo = Repository::open(checkout).context("open checkout")?;
         let root =
             std::fs::canonicalize(checkout).map_err(|e| GitError::io("resolve checkout", e))?;
-        let core = SessionCore {
+        let mut core = SessionCore {
             repo,
             root,
             refs: refs.clone(),
@@ -253,6 +253,9 @@ impl Inner {
             author: self.config.author.clone(),
             max_file_bytes: self.config.max_file_bytes,
             token: self.config.token.clone(),
+            // A fresh checkout's index is exactly the base tree.
+            index_may_differ: false,
+            undo_tips: None,
         };
         if let Some(spare) = &claimed {
             core.repo
@@ -321,6 +324,9 @@ impl Inner {
             author: self.config.author.clone(),
             max_file_bytes: self.config.max_file_bytes,
             token: self.config.token.clone(),
+            // Unknown after a restart: the first rollback compares the index once.
+            index_may_differ: true,
+            undo_tips: None,
         };
         Ok(Session::new(info, core))
     }

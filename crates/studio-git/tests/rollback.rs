@@ -258,3 +258,29 @@ async fn rollback_discards_staged_edits_but_never_touches_generated_folders() {
         "generated"
     );
 }
+
+#[tokio::test]
+async fn after_a_restart_rollback_still_discards_edits_staged_before_it() {
+    let remote = design_system();
+    let data = tempfile::tempdir().unwrap();
+    let (session, commits) = session_with_three_commits(&remote, data.path()).await;
+    let checkout = session.info().checkout.clone();
+    session
+        .write_file_uncommitted("README.md", "draft")
+        .await
+        .unwrap();
+    drop(session);
+
+    let reopened = workspace(data.path())
+        .reopen_session(&remote.path_str(), &sandbox(1), &checkout)
+        .await
+        .unwrap();
+    let back = reopened.rollback(RollbackTarget::Steps(1)).await.unwrap();
+
+    assert_eq!(back, commits[1]);
+    assert_tree_matches(&checkout, &commits[1].hash);
+    assert_eq!(
+        std::fs::read_to_string(checkout.join("README.md")).unwrap(),
+        "# UI\n"
+    );
+}
