@@ -37,10 +37,11 @@ async fn run() {
     let url = remote.to_str().expect("utf-8 path").to_owned();
     let scratch = tempfile::tempdir().expect("temp dir");
     println!(
-        "studio-git benchmark: {} files, {} commits ({})",
+        "studio-git benchmark: {} files, {} commits ({}); load average {}",
         support::FILES,
         support::COMMITS,
-        remote.display()
+        remote.display(),
+        load_average()
     );
 
     let clone = time_n(CLONES, |i| {
@@ -185,6 +186,14 @@ async fn run() {
         &cli_reset,
         Some(&clone),
     );
+    println!("load average at the end: {}", load_average());
+}
+
+/// The machine is shared: print how busy it was, so the numbers can be read in context.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 fn time_n(n: usize, mut once: impl FnMut(usize) -> Duration) -> Vec<Duration> {

@@ -11,7 +11,11 @@
 //! `refs/studio/*` is outside `refs/heads/*` and `refs/remotes/*`, so fetches never touch it,
 //! and git's garbage collection treats it like any other ref: undone commits are never pruned.
 
+use git2::{BranchType, Repository};
 use studio_core::SandboxId;
+
+use crate::error::{GitContext, Result};
+use crate::mirror::{self, Base};
 
 #[derive(Debug, Clone)]
 pub(crate) struct SessionRefs {
@@ -59,5 +63,37 @@ impl SessionRefs {
 
     pub fn worktree_name(&self) -> String {
         format!("studio-{}", self.hex)
+    }
+
+    /// Creates the session branch and base ref in `mirror`, at `base`.
+    pub fn create(&self, mirror: &Repository, base: &Base) -> Result<()> {
+        let commit = mirror
+            .find_commit(base.commit)
+            .context("find base commit")?;
+        let mut branch = mirror
+            .branch(self.branch_name(), &commit, false)
+            .context("create session branch")?;
+        // Upstream = the base branch, as `git switch -c x origin/main` would do: it records the
+        // base branch for reopen, and `git status` in the checkout shows how far the session got.
+        branch
+            .set_upstream(Some(&format!("{}/{}", mirror::REMOTE, base.branch)))
+            .context("record base branch")?;
+        mirror
+            .reference(&self.base(), base.commit, true, "studio: session base")
+            .context("record base commit")?;
+        Ok(())
+    }
+
+    /// Deletes the branch (and its config section) and everything under `refs/studio/<hex>/`.
+    /// Best effort: used on cleanup paths, where the first error is the one worth reporting.
+    pub fn delete(&self, mirror: &Repository) {
+        if let Ok(mut branch) = mirror.find_branch(self.branch_name(), BranchType::Local) {
+            let _ = branch.delete();
+        }
+        if let Ok(references) = mirror.references_glob(&self.all_glob()) {
+            for mut reference in references.flatten() {
+                let _ = reference.delete();
+            }
+        }
     }
 }

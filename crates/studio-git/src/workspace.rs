@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::time::Instant;
 
-use git2::{BranchType, Repository};
+use git2::Repository;
 use studio_core::SandboxId;
 
 use crate::checkout;
@@ -48,6 +48,14 @@ impl fmt::Debug for GitWorkspace {
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
+}
+
+/// What `Inner::open` hands back to the async side.
+struct Opened {
+    session: Session,
+    mirror_name: String,
+    base: Base,
+    spare_used: bool,
 }
 
 /// Locks a std mutex, recovering from poisoning: the guarded data are plain flags and an
@@ -115,19 +123,20 @@ impl GitWorkspace {
         let id = sandbox_id.clone();
         let inner = Arc::clone(&self.inner);
         let started = Instant::now();
-        let (session, mirror_name, base, spare_used) =
+        let opened =
             blocking(move || inner.open(&repository, base_branch.as_deref(), &id, &checkout))
                 .await?;
+        let info = opened.session.info();
         tracing::info!(
-            sandbox = %session.info().sandbox_id,
-            repository = %session.info().repository,
-            base = %session.info().base_branch,
-            spare_used,
+            sandbox = %info.sandbox_id,
+            repository = %info.repository,
+            base = %info.base_branch,
+            spare_used = opened.spare_used,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "git session opened"
         );
-        self.refill_spare(mirror_name, base.commit);
-        Ok(session)
+        self.refill_spare(opened.mirror_name, opened.base.commit);
+        Ok(opened.session)
     }
 
     /// Reattaches to an existing session after a restart (no fetch, no checkout).
@@ -174,7 +183,7 @@ impl Inner {
         base_branch: Option<&str>,
         id: &SandboxId,
         checkout: &Path,
-    ) -> Result<(Session, String, Base, bool)> {
+    ) -> Result<Opened> {
         let source = RepoSource::parse(repository)?;
         let refs = SessionRefs::new(id);
         let state = self.mirror_state(&source.mirror_name);
@@ -188,12 +197,11 @@ impl Inner {
             )?;
             self.purge_stale_spares_once(&state, &mirror, &source);
             ensure_new_session(&mirror, &refs, id, checkout)?;
-            create_session_refs(&mirror, &refs, &base)?;
+            refs.create(&mirror, &base)?;
             (mirror, base)
         };
         match self.checkout(&state, &mirror, &source, &refs, &base, checkout) {
-            Ok(core_and_spare) => {
-                let (core, spare_used) = core_and_spare;
+            Ok((core, spare_used)) => {
                 let info = SessionInfo {
                     sandbox_id: id.clone(),
                     repository: source.display(),
@@ -202,13 +210,17 @@ impl Inner {
                     base_commit: base.commit.to_string(),
                     checkout: checkout.to_path_buf(),
                 };
-                let session = Session::new(info, core);
-                Ok((session, source.mirror_name, base, spare_used))
+                Ok(Opened {
+                    session: Session::new(info, core),
+                    mirror_name: source.mirror_name,
+                    base,
+                    spare_used,
+                })
             }
             Err(e) => {
                 let _fetching = lock(&state.fetch);
                 let _ = checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout));
-                delete_session_refs(&mirror, &refs);
+                refs.delete(&mirror);
                 Err(e)
             }
         }
@@ -345,7 +357,7 @@ impl Inner {
         let state = self.mirror_state(&name);
         let _fetching = lock(&state.fetch);
         checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout))?;
-        delete_session_refs(&mirror, &refs);
+        refs.delete(&mirror);
         Ok(())
     }
 
@@ -387,36 +399,6 @@ fn ensure_new_session(
         return Err(exists(format!("{} is not empty", checkout.display())));
     }
     Ok(())
-}
-
-fn create_session_refs(mirror: &Repository, refs: &SessionRefs, base: &Base) -> Result<()> {
-    let commit = mirror
-        .find_commit(base.commit)
-        .context("find base commit")?;
-    let mut branch = mirror
-        .branch(refs.branch_name(), &commit, false)
-        .context("create session branch")?;
-    // Upstream = the base branch, as `git switch -c x origin/main` would do: it records the
-    // base branch for reopen, and `git status` in the checkout shows how far the session got.
-    branch
-        .set_upstream(Some(&format!("{}/{}", mirror::REMOTE, base.branch)))
-        .context("record base branch")?;
-    mirror
-        .reference(&refs.base(), base.commit, true, "studio: session base")
-        .context("record base commit")?;
-    Ok(())
-}
-
-/// Best effort: used on cleanup paths, where the first error is the one worth reporting.
-fn delete_session_refs(mirror: &Repository, refs: &SessionRefs) {
-    if let Ok(mut branch) = mirror.find_branch(refs.branch_name(), BranchType::Local) {
-        let _ = branch.delete();
-    }
-    if let Ok(references) = mirror.references_glob(&refs.all_glob()) {
-        for mut reference in references.flatten() {
-            let _ = reference.delete();
-        }
-    }
 }
 
 async fn blocking<T, F>(work: F) -> Result<T>
