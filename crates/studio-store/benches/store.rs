@@ -2,10 +2,11 @@
 //!
 //! For SQLite (a temp file) and PostgreSQL (a fresh database on `STUDIO_TEST_POSTGRES_URL`, when
 //! set): event appends per second from one task and from 16 concurrent tasks, the p50/p99 latency
-//! of an append and of a status update, and, as a baseline measured in the same run on the same
-//! disk or server, a bare single-row INSERT through sqlx with the same settings. The ratio to the
-//! baseline is what the store's own work costs (the gap-free seq, the conversions), independent
-//! of how busy the machine is. Goal: SQLite append p50 <= 1 ms.
+//! of an append and of a status update, and a baseline run interleaved with them on the same
+//! disk or server: a bare single-row INSERT / UPDATE on one plain sqlx connection with the same
+//! settings. The ratio to the baseline is what the store's own work costs (the gap-free seq, the
+//! pool, the conversions), largely independent of how busy the shared machine is.
+//! Goal: SQLite append p50 <= 1 ms.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,6 @@ use time::OffsetDateTime;
 const SEQUENTIAL: usize = 3_000;
 const TASKS: usize = 16;
 const PER_TASK: usize = 250;
-const STATUS_UPDATES: usize = 2_000;
 const WARMUP: usize = 200;
 
 fn main() {
@@ -28,11 +28,11 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async {
-        println!("studio-store benchmark ({SEQUENTIAL} sequential appends, {TASKS}x{PER_TASK} concurrent, {STATUS_UPDATES} status updates)\n");
+        println!("studio-store benchmark ({SEQUENTIAL} appends and status updates from one task, {TASKS}x{PER_TASK} concurrent appends)\n");
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite_url = studio_store::default_sqlite_url(dir.path());
         let baseline_url = studio_store::sqlite_url_for_path(&dir.path().join("baseline.db"));
-        let sqlite = bench_backend("sqlite", &sqlite_url, Baseline::Sqlite(baseline_url)).await;
+        let sqlite = bench_backend("sqlite", &sqlite_url, BareAt::Sqlite(baseline_url)).await;
         println!(
             "goal: SQLite event append p50 <= 1 ms: {} ({:.3} ms)\n",
             if sqlite.append_p50 <= Duration::from_millis(1) { "met" } else { "NOT MET" },
@@ -46,7 +46,7 @@ fn main() {
                 conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create db");
                 let mut url = url::Url::parse(&admin).expect("admin URL");
                 url.set_path(&format!("/{name}"));
-                bench_backend("postgres", url.as_str(), Baseline::Postgres(url.to_string())).await;
+                bench_backend("postgres", url.as_str(), BareAt::Postgres(url.to_string())).await;
                 conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.expect("drop db");
             }
             _ => println!(
@@ -61,37 +61,55 @@ struct Summary {
     append_p50: Duration,
 }
 
-enum Baseline {
-    Sqlite(String),
-    Postgres(String),
-}
-
-async fn bench_backend(label: &str, url: &str, baseline: Baseline) -> Summary {
+async fn bench_backend(label: &str, url: &str, baseline: BareAt) -> Summary {
     let store = studio_store::connect(url).await.expect("connect");
+    let mut bare = Bare::open(baseline).await;
     let id = new_sandbox(&*store).await;
     for i in 0..WARMUP {
         store
             .append_event(&id, EventKind::Status, json!({"warmup": i}))
             .await
             .expect("append");
+        bare.insert().await;
+        bare.update().await;
     }
 
-    // One appender: latency and throughput.
-    let started = Instant::now();
+    // One task. Each store call is followed by its baseline, so that both see the same noise
+    // from the (shared, busy) machine and the ratio stays meaningful.
     let mut appends = Vec::with_capacity(SEQUENTIAL);
+    let mut inserts = Vec::with_capacity(SEQUENTIAL);
+    let mut updates = Vec::with_capacity(SEQUENTIAL);
+    let mut raw_updates = Vec::with_capacity(SEQUENTIAL);
     for i in 0..SEQUENTIAL {
+        let payload = json!({"hash": format!("{i:040x}"), "message": "AI: bench"});
         let t = Instant::now();
         store
-            .append_event(
-                &id,
-                EventKind::Commit,
-                json!({"hash": format!("{i:040x}"), "message": "AI: bench"}),
-            )
+            .append_event(&id, EventKind::Commit, payload)
             .await
             .expect("append");
         appends.push(t.elapsed());
+
+        let t = Instant::now();
+        bare.insert().await;
+        inserts.push(t.elapsed());
+
+        let status = if i % 2 == 0 {
+            SandboxStatus::Running
+        } else {
+            SandboxStatus::Restarting
+        };
+        let t = Instant::now();
+        store
+            .set_status(&id, status, OffsetDateTime::now_utc())
+            .await
+            .expect("status");
+        updates.push(t.elapsed());
+
+        let t = Instant::now();
+        bare.update().await;
+        raw_updates.push(t.elapsed());
     }
-    let sequential_rate = SEQUENTIAL as f64 / started.elapsed().as_secs_f64();
+    let sequential_rate = SEQUENTIAL as f64 / appends.iter().sum::<Duration>().as_secs_f64();
 
     // Many sandboxes appending at once.
     let mut ids = Vec::new();
@@ -115,108 +133,120 @@ async fn bench_backend(label: &str, url: &str, baseline: Baseline) -> Summary {
         done.expect("task");
     }
     let concurrent_rate = (TASKS * PER_TASK) as f64 / started.elapsed().as_secs_f64();
-
-    let mut updates = Vec::with_capacity(STATUS_UPDATES);
-    for i in 0..STATUS_UPDATES {
-        let status = if i % 2 == 0 {
-            SandboxStatus::Running
-        } else {
-            SandboxStatus::Restarting
-        };
-        let t = Instant::now();
-        store
-            .set_status(&id, status, OffsetDateTime::now_utc())
-            .await
-            .expect("status");
-        updates.push(t.elapsed());
-    }
     store.close().await;
 
-    let raw = baseline_inserts(&baseline).await;
-    let (append_p50, append_p99) = (percentile(&mut appends, 50), percentile(&mut appends, 99));
-    let (status_p50, status_p99) = (percentile(&mut updates, 50), percentile(&mut updates, 99));
-    let (raw_p50, raw_p99) = {
-        let mut raw = raw;
-        (percentile(&mut raw, 50), percentile(&mut raw, 99))
-    };
+    let append = Percentiles::of(&mut appends);
+    let insert = Percentiles::of(&mut inserts);
+    let update = Percentiles::of(&mut updates);
+    let raw_update = Percentiles::of(&mut raw_updates);
     println!("{label}:");
     println!(
-        "  event append, 1 task        {sequential_rate:>9.0} appends/s   p50 {:.3} ms   p99 {:.3} ms",
-        ms(append_p50),
-        ms(append_p99)
+        "  event append, 1 task     {sequential_rate:>7.0} appends/s  {append}   bare INSERT {insert}   ratio {:.2}x",
+        ratio(append.p50, insert.p50)
     );
-    println!("  event append, {TASKS} tasks      {concurrent_rate:>9.0} appends/s");
+    println!("  event append, {TASKS} tasks   {concurrent_rate:>7.0} appends/s");
     println!(
-        "  status update                                  p50 {:.3} ms   p99 {:.3} ms",
-        ms(status_p50),
-        ms(status_p99)
+        "  status update                               {update}   bare UPDATE {raw_update}   ratio {:.2}x\n",
+        ratio(update.p50, raw_update.p50)
     );
-    println!(
-        "  baseline: bare INSERT                          p50 {:.3} ms   p99 {:.3} ms",
-        ms(raw_p50),
-        ms(raw_p99)
-    );
-    println!(
-        "  ratio to baseline (p50)     append {:.2}x   status update {:.2}x\n",
-        ratio(append_p50, raw_p50),
-        ratio(status_p50, raw_p50)
-    );
-    Summary { append_p50 }
+    Summary {
+        append_p50: append.p50,
+    }
 }
 
-/// A single-row autocommit INSERT on one bare connection configured like the store's writer.
-async fn baseline_inserts(baseline: &Baseline) -> Vec<Duration> {
-    const CREATE: &str =
-        "CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)";
-    const INSERT: &str = "INSERT INTO bench_baseline (payload) VALUES ($1)";
-    let payload = json!({"hash": format!("{:040x}", 7), "message": "AI: bench"}).to_string();
-    let mut times = Vec::with_capacity(SEQUENTIAL);
-    match baseline {
-        Baseline::Sqlite(url) => {
-            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-            let options: SqliteConnectOptions = url.parse().expect("sqlite url");
-            let options = options
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                .await
-                .expect("baseline db");
-            conn.execute(CREATE).await.expect("create");
-            for i in 0..WARMUP + SEQUENTIAL {
-                let t = Instant::now();
-                sqlx::query(INSERT)
-                    .bind(&payload)
-                    .execute(&mut conn)
-                    .await
-                    .expect("insert");
-                if i >= WARMUP {
-                    times.push(t.elapsed());
-                }
-            }
+struct Percentiles {
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Percentiles {
+    fn of(samples: &mut [Duration]) -> Self {
+        samples.sort_unstable();
+        let at = |p: usize| {
+            let rank = (samples.len() * p).div_ceil(100).saturating_sub(1);
+            samples.get(rank).copied().unwrap_or_default()
+        };
+        Self {
+            p50: at(50),
+            p99: at(99),
         }
-        Baseline::Postgres(url) => {
-            let mut conn = sqlx::PgConnection::connect(url).await.expect("baseline db");
-            conn.execute(
-                "CREATE TABLE bench_baseline (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-                 payload TEXT NOT NULL)",
-            )
-            .await
-            .expect("create");
-            for i in 0..WARMUP + SEQUENTIAL {
-                let t = Instant::now();
-                sqlx::query(INSERT)
-                    .bind(&payload)
-                    .execute(&mut conn)
+    }
+}
+
+impl std::fmt::Display for Percentiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p50 {:.3} ms  p99 {:.3} ms", ms(self.p50), ms(self.p99))
+    }
+}
+
+/// The baseline: one bare connection, configured like the store's writer, running the simplest
+/// statement of the same kind (a single-row INSERT, a single-row UPDATE by primary key).
+enum Bare {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+/// Where to open the baseline connection.
+enum BareAt {
+    Sqlite(String),
+    Postgres(String),
+}
+
+const BARE_INSERT: &str = "INSERT INTO bench_baseline (payload) VALUES ($1)";
+const BARE_UPDATE: &str = "UPDATE bench_baseline SET payload = $1 WHERE id = 1";
+
+impl Bare {
+    async fn open(at: BareAt) -> Self {
+        match at {
+            BareAt::Sqlite(url) => {
+                use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+                let options: SqliteConnectOptions = url.parse().expect("sqlite url");
+                let options = options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
                     .await
-                    .expect("insert");
-                if i >= WARMUP {
-                    times.push(t.elapsed());
-                }
+                    .expect("baseline db");
+                conn.execute(
+                    "CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)",
+                )
+                .await
+                .expect("create");
+                Self::Sqlite(conn)
+            }
+            BareAt::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(&url)
+                    .await
+                    .expect("baseline db");
+                conn.execute(
+                    "CREATE TABLE bench_baseline (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                     payload TEXT NOT NULL)",
+                )
+                .await
+                .expect("create");
+                Self::Postgres(conn)
             }
         }
     }
-    times
+
+    async fn insert(&mut self) {
+        self.run(BARE_INSERT).await;
+    }
+
+    async fn update(&mut self) {
+        self.run(BARE_UPDATE).await;
+    }
+
+    async fn run(&mut self, sql: &'static str) {
+        let payload =
+            r#"{"hash":"0000000000000000000000000000000000000007","message":"AI: bench"}"#;
+        match self {
+            Self::Sqlite(conn) => sqlx::query(sql).bind(payload).execute(conn).await.map(drop),
+            Self::Postgres(conn) => sqlx::query(sql).bind(payload).execute(conn).await.map(drop),
+        }
+        .expect("baseline statement");
+    }
 }
 
 async fn new_sandbox(store: &dyn Store) -> SandboxId {
@@ -234,12 +264,6 @@ async fn new_sandbox(store: &dyn Store) -> SandboxId {
     };
     store.insert_sandbox(&new).await.expect("insert sandbox");
     id
-}
-
-fn percentile(samples: &mut [Duration], p: usize) -> Duration {
-    samples.sort_unstable();
-    let rank = (samples.len() * p).div_ceil(100).saturating_sub(1);
-    samples.get(rank).copied().unwrap_or_default()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -107,7 +107,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// };
     /// ```
     ///
-    /// Fails with `NoFreePort` when the range is exhausted.
+    /// Fails with `NoFreePort` when the range is exhausted (on PostgreSQL also when 64 attempts
+    /// in a row lost their port to concurrent allocators, which takes dozens of them).
     async fn lease_next_port(
         &self,
         id: &SandboxId,
