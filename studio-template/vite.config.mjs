@@ -18,15 +18,28 @@ const settings = readJson("./settings.json");
 const warmup = readJson("./warmup.json");
 const pagePath = `/${settings.studioDir}/index.html`;
 
-/** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there. */
+/** Studio's readiness probe: answers as soon as Vite serves, without transforming anything. */
+const HEALTH_PATH = "/__studio/health";
+
+/** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there, and
+ * the health endpoint; once listening, transforms Vite's client (the first module every page
+ * load waits for) before the first browser asks for it. */
 function studioPage() {
   return {
     name: "studio:page",
     configureServer(server) {
-      server.middlewares.use((req, _res, next) => {
+      server.httpServer?.once("listening", () => {
+        server.warmupRequest("/@vite/client");
+      });
+      server.middlewares.use((req, res, next) => {
         const url = req.url ?? "/";
         const queryAt = url.indexOf("?");
         const path = queryAt === -1 ? url : url.slice(0, queryAt);
+        if (path === HEALTH_PATH) {
+          res.setHeader("Cache-Control", "no-store");
+          res.end("ok");
+          return;
+        }
         if (path === "/" || path === "/index.html") {
           req.url = pagePath + (queryAt === -1 ? "" : url.slice(queryAt));
         }

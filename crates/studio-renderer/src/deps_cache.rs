@@ -6,8 +6,8 @@
 //! stamps the cache with a hash of its config that includes the absolute root, and a copy in
 //! another checkout is thrown away.
 //!
-//! So: once a renderer has bundled, its `deps/` is published as a *seed* keyed by the template
-//! and dependency store keys (`<data>/renderer/vite-deps/<key>/`, with `origin.json` naming the
+//! So: once a renderer has bundled, its `deps/` is published as a *seed* keyed by the template's
+//! files and the dependency store key (`<data>/renderer/vite-deps/<key>/`, with `origin.json` naming the
 //! root it was made for). Preparing a checkout without a Vite cache plants the seed as
 //! `.studio/.vite/deps-seed/`. At start, the template's Vite config (plugin `studio:deps-seed`)
 //! re-stamps the seed for the new root and moves it into place — but only after checking that its
@@ -31,11 +31,49 @@ const PLANTED: &str = "deps-seed";
 const PUBLISH_WITHIN: Duration = Duration::from_secs(180);
 const PUBLISH_POLL: Duration = Duration::from_millis(500);
 
-/// The seed directory for a template store and a dependency store.
-pub(crate) fn seed_dir(renderer_root: &Path, template_key: &str, deps_key: &str) -> PathBuf {
-    let digest = Sha256::digest(format!("{template_key}/{deps_key}"));
-    let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    renderer_root.join("vite-deps").join(key)
+/// The seed directory for a template (its files, which make Vite's config, and its store) and a
+/// dependency store.
+pub(crate) fn seed_dir(
+    renderer_root: &Path,
+    template_dir: &Path,
+    deps_key: &str,
+) -> Result<PathBuf, RendererError> {
+    let mut hasher = Sha256::new();
+    hash_tree(template_dir, template_dir, &mut hasher)?;
+    hasher.update(deps_key.as_bytes());
+    let key: String = hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(renderer_root.join("vite-deps").join(key))
+}
+
+/// Feeds every file below `dir` (but `node_modules`), path and content, in a stable order.
+fn hash_tree(root: &Path, dir: &Path, hasher: &mut Sha256) -> Result<(), RendererError> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(RendererError::io("list", dir))?
+        .collect::<Result<_, _>>()
+        .map_err(RendererError::io("list", dir))?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_name() == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            hash_tree(root, &path, hasher)?;
+        } else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let content = fs::read(&path).map_err(RendererError::io("read", &path))?;
+            hasher.update((relative.as_os_str().len() as u64).to_le_bytes());
+            hasher.update(relative.as_os_str().as_encoded_bytes());
+            hasher.update((content.len() as u64).to_le_bytes());
+            hasher.update(&content);
+        }
+    }
+    Ok(())
 }
 
 /// Plants the seed into a checkout that has no Vite dependency cache yet. Returns whether it did.

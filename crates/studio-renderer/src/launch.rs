@@ -19,8 +19,11 @@ pub struct LaunchSpec {
     pub cwd: PathBuf,
     /// The port Vite listens on, on 127.0.0.1, with `strictPort`.
     pub port: u16,
-    /// Answers HTTP 200 with the page once Vite serves.
+    /// Answers HTTP 200 as soon as Vite serves (a cheap endpoint of the template: probing the
+    /// page itself would transform it on every probe, competing with the first real load).
     pub readiness_url: Url,
+    /// The renderer page designers open (`renderer_url` in the API).
+    pub page_url: Url,
 }
 
 /// Node's heap settings and mimalloc's (Rolldown's allocator) that bring an idle Vite from about
@@ -72,11 +75,12 @@ pub(crate) fn launch_spec(
         env,
         cwd: PathBuf::from(checkout),
         port,
-        readiness_url: readiness_url(port),
+        readiness_url: loopback_url(port, "/__studio/health"),
+        page_url: loopback_url(port, "/"),
     }
 }
 
-fn readiness_url(port: u16) -> Url {
-    Url::parse(&format!("http://127.0.0.1:{port}/"))
+fn loopback_url(port: u16, path: &str) -> Url {
+    Url::parse(&format!("http://127.0.0.1:{port}{path}"))
         .expect("a loopback URL with a numeric port always parses")
 }

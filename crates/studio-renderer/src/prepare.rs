@@ -179,15 +179,14 @@ impl Renderer {
             self.stores.ensure("deps", &deps_manifests),
         )?;
 
-        let seed = deps_cache::seed_dir(self.stores.root(), &template.key, &deps.key);
-        let (deps_relinked, settings_changed, vite_cache_seeded) = {
+        let (deps_relinked, settings_changed, vite_cache_seeded, seed) = {
             let (checkout, template_dir, settings) = (
                 checkout.clone(),
                 self.template_dir.clone(),
                 settings.clone(),
             );
             let (template, deps, spec) = (template.clone(), deps.clone(), spec.clone());
-            let seed = seed.clone();
+            let renderer_root = self.stores.root().to_owned();
             blocking(move || {
                 let studio_dir = checkout.join(crate::STUDIO_DIR);
                 let relinked =
@@ -202,8 +201,9 @@ impl Renderer {
                     socket_url: spec.socket_url.as_ref(),
                     port: spec.port,
                 })?;
+                let seed = deps_cache::seed_dir(&renderer_root, &template_dir, &deps.key)?;
                 let seeded = deps_cache::plant(&seed, &studio_dir)?;
-                Ok((relinked, settings_changed, seeded))
+                Ok((relinked, settings_changed, seeded, seed))
             })
             .await?
         };

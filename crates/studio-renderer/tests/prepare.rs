@@ -93,8 +93,12 @@ async fn launch_spec_runs_vite_with_a_clean_environment() {
     let launch = &prepared.launch;
     assert_eq!(launch.port, spec.port);
     assert_eq!(
-        launch.readiness_url.as_str(),
+        launch.page_url.as_str(),
         format!("http://127.0.0.1:{}/", spec.port)
+    );
+    assert_eq!(
+        launch.readiness_url.as_str(),
+        format!("http://127.0.0.1:{}/__studio/health", spec.port)
     );
     assert_eq!(launch.cwd, checkout.path().canonicalize().unwrap());
     let args = &launch.args;

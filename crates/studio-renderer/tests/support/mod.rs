@@ -158,7 +158,7 @@ impl Vite {
         Self {
             supervisor,
             unit,
-            url: launch.readiness_url.clone(),
+            url: launch.page_url.clone(),
         }
     }
 
