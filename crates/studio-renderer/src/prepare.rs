@@ -147,7 +147,9 @@ impl Renderer {
     ///
     /// Idempotent: call it again after a write that [`write_effect`](crate::write_effect) flags;
     /// it installs only for new manifests and rewrites only changed files. Restart a running
-    /// renderer when [`PrepareReport::needs_restart`] says so.
+    /// renderer when [`PrepareReport::needs_restart`] says so. Calls for the same checkout must
+    /// not overlap (the sandbox manager serialises the work of one sandbox); calls for different
+    /// checkouts may, and share installs.
     pub async fn prepare(&self, spec: &SandboxSpec) -> Result<Prepared, RendererError> {
         let started = Instant::now();
         let (checkout, template_manifests, deps_manifests, settings) = {
