@@ -45,6 +45,23 @@ async fn run() {
         "studio-renderer benchmark ({} CPUs)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    // How busy the shared machine is right now: FACTS measured 64 ms on a quiet one.
+    let mut node_start = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        assert!(
+            Command::new("node")
+                .args(["-e", "0"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        node_start.push(started.elapsed());
+    }
+    let node_start = percentile(&millis(&node_start), 0.5);
+    println!(
+        "machine load: `node -e 0` p50 {node_start:.0} ms (64 ms on a quiet machine of this size)"
+    );
     let renderer = support::shared_renderer();
     // Warm the stores (and Vite's first-run costs) once.
     let warm = support::sample_checkout("bench-warm-");
