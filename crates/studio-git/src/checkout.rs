@@ -80,8 +80,10 @@ pub(crate) fn remove_worktree(
     }
     // Without administrative data, remove `expected` only if its `.git` file points at `admin`.
     let ours = |dir: &Path| {
-        std::fs::read_to_string(dir.join(".git"))
-            .is_ok_and(|link| link.trim_end() == format!("gitdir: {}", admin.display()))
+        std::fs::read_to_string(dir.join(".git")).is_ok_and(|link| {
+            let target = link.trim_end().trim_start_matches("gitdir: ");
+            Path::new(target.trim_end_matches('/')) == admin
+        })
     };
     let checkout = registered.or_else(|| expected.filter(|d| ours(d)).map(Path::to_path_buf));
     if let Some(dir) = checkout {
@@ -173,8 +175,11 @@ pub(crate) fn claim_spare(
         }
         return Err(GitError::io("rename spare worktree metadata", e));
     }
+    // Both links must be absolute: a relative `gitdir:` would resolve against the checkout.
     let canonical =
         std::fs::canonicalize(checkout).map_err(|e| GitError::io("resolve checkout", e))?;
+    let to_admin = std::fs::canonicalize(&to_admin)
+        .map_err(|e| GitError::io("resolve worktree metadata", e))?;
     let relink = std::fs::write(
         to_admin.join("gitdir"),
         format!("{}\n", canonical.join(".git").display()),

@@ -204,9 +204,10 @@ fn fetch(
     let wanted = match (branch, default) {
         (Some(b), _) => b.to_owned(),
         (None, Some(d)) => d,
-        // A remote that advertises no HEAD (rare): take the only branch, or ask the caller.
+        // A remote that advertises no HEAD (rare): take the only branch, or ask the caller
+        // (the error lists the branches to choose from).
         (None, None) if heads.len() == 1 => heads[0].0.clone(),
-        (None, None) => String::new(),
+        (None, None) => "HEAD".to_owned(),
     };
     let Some(commit) = heads
         .iter()

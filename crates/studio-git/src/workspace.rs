@@ -67,11 +67,16 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl GitWorkspace {
-    pub fn new(config: GitConfig) -> Self {
+    pub fn new(mut config: GitConfig) -> Self {
         static LIBGIT2_OPTIONS: Once = Once::new();
         // libgit2 re-hashes every object it reads to verify it (the git CLI does not). On a
         // rollback's history walk that was the largest single cost; the objects are our own.
         LIBGIT2_OPTIONS.call_once(|| git2::opts::strict_hash_verification(false));
+        // Worktree links are absolute paths; a relative data directory (the default `./.studio`)
+        // is pinned to the current directory once, here.
+        if let Ok(absolute) = std::path::absolute(&config.data_dir) {
+            config.data_dir = absolute;
+        }
         Self {
             inner: Arc::new(Inner {
                 config,
