@@ -231,16 +231,31 @@ async fn a_broken_component_shows_its_error_in_place_and_the_others_stay() {
         "export function Typo() { return <div>; }\n",
     )
     .unwrap();
-    let prepared = support::prepare(
-        &support::shared_renderer(),
-        &support::spec(checkout.path(), None),
+    // A setup module that throws is reported above the components, which still render.
+    fs::write(
+        checkout.path().join("src/analytics.ts"),
+        "throw new Error('analytics: no API key');\n",
     )
-    .await;
+    .unwrap();
+    let mut spec = support::spec(checkout.path(), None);
+    spec.overrides.setup = Some(vec![
+        "src/styles/tokens.css".into(),
+        "src/analytics.ts".into(),
+    ]);
+    let prepared = support::prepare(&support::shared_renderer(), &spec).await;
     let vite = Vite::start(&prepared.launch).await;
     let mut browser = Browser::launch().await;
     browser.open("p", vite.url.as_str()).await;
     browser.wait_ready("p").await;
 
+    let setup_error = browser
+        .eval("p", "[...document.querySelectorAll('.studio-page > .studio-error')].map(e => e.innerText).join('\\n')")
+        .await;
+    let setup_error = setup_error.as_str().unwrap();
+    assert!(
+        setup_error.contains("src/analytics.ts") && setup_error.contains("no API key"),
+        "{setup_error}"
+    );
     let boom_error = browser.wait_for("p", "document.querySelector('[data-studio-component=Boom] [data-studio-error]')?.dataset.studioError", WAIT).await;
     assert!(
         boom_error.as_str().unwrap().contains("kaboom: no data"),
