@@ -63,19 +63,20 @@ export function componentsOf(file: string, module: Record<string, unknown>): Com
 /** Imports every component file of the snapshot (in parallel; a broken file breaks only itself). */
 export async function discover(components: Snapshot["components"]): Promise<Discovered> {
   const files = Object.keys(components).sort();
+  type Outcome = { file: string; ok: true; module: Record<string, unknown> } | { file: string; ok: false; error: unknown };
   const loaded = await Promise.all(
-    files.map(async (key) => {
+    files.map(async (key): Promise<Outcome> => {
       const file = key.replace(/^\//, "");
       try {
-        return { file, module: await components[key]() };
+        return { file, ok: true, module: await components[key]() };
       } catch (error) {
-        return { file, error };
+        return { file, ok: false, error };
       }
     }),
   );
   const result: Discovered = { components: [], broken: [] };
   for (const item of loaded) {
-    if ("module" in item) result.components.push(...componentsOf(item.file, item.module));
+    if (item.ok) result.components.push(...componentsOf(item.file, item.module));
     else result.broken.push({ file: item.file, error: item.error });
   }
   return result;

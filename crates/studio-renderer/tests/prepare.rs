@@ -223,3 +223,29 @@ async fn a_repository_without_a_lockfile_still_gets_its_dependencies() {
         "Studio never writes a lockfile into the repository"
     );
 }
+
+#[tokio::test]
+async fn the_template_and_the_sample_type_check() {
+    // TypeScript comes from the sample's own dependencies, as in a designer's checkout.
+    let checkout = support::sample_checkout("typecheck-");
+    support::prepare(
+        &support::shared_renderer(),
+        &support::spec(checkout.path(), None),
+    )
+    .await;
+    let tsc = checkout.path().join("node_modules/typescript/bin/tsc");
+    for project in ["tsconfig.json", ".studio/tsconfig.json"] {
+        let output = tokio::process::Command::new("node")
+            .arg(&tsc)
+            .args(["--noEmit", "-p", project])
+            .current_dir(checkout.path())
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{project} does not type-check:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
