@@ -32,7 +32,7 @@ fn server_subcommands_take_the_documented_flags_and_defaults() {
         panic!("serve did not parse as serve");
     };
     assert_eq!(serve.listen.port(), 0);
-    assert_eq!(serve.data_dir, std::path::PathBuf::from("/tmp/x"));
+    assert_eq!(serve.data_dir, PathBuf::from("/tmp/x"));
     assert_eq!(serve.vite_port, 5173);
     assert_eq!(serve.max_restarts, 3);
     assert!((serve.timeout_hours - 4.0).abs() < f64::EPSILON);
