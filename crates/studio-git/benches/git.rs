@@ -5,13 +5,14 @@
 //! - one-file write + commit,
 //! - rollback by one step,
 //!
-//! each beside the git CLI doing the same job (and `git clone` of the repository for scale),
-//! measured in the same process on the same machine.
+//! each beside `git clone` of the same repository (for scale) and the git CLI doing the same job.
+//! The machine is shared and noisy, so every operation is interleaved with its baselines: each
+//! round runs ours and theirs back to back, and all of them see the same load.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,8 @@ use studio_core::CommitPattern;
 use studio_git::{GitWorkspace, RollbackTarget};
 use support::{big_file_path, big_remote, sandbox};
 
-const CHECKOUTS: usize = 12;
-const EDITS: usize = 200;
-const CLONES: usize = 8;
+const CHECKOUT_ROUNDS: usize = 10;
+const EDIT_ROUNDS: usize = 100;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -36,171 +36,179 @@ async fn run() {
     let remote = big_remote();
     let url = remote.to_str().expect("utf-8 path").to_owned();
     let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = scratch.path();
     println!(
-        "studio-git benchmark: {} files, {} commits ({}); load average {}",
+        "studio-git benchmark: {} files, {} commits; load average {}",
         support::FILES,
         support::COMMITS,
-        remote.display(),
         load_average()
     );
 
-    let clone = time_n(CLONES, |i| {
-        let target = scratch.path().join(format!("clone-{i}"));
-        let started = Instant::now();
-        run_git(
-            scratch.path(),
-            &["clone", "--quiet", &url, target.to_str().expect("utf-8")],
-        );
-        let elapsed = started.elapsed();
-        let _ = std::fs::remove_dir_all(&target);
-        elapsed
-    });
-    report("baseline: git clone (local)", &clone, None);
-
-    // Session checkouts from a warm mirror.
-    let mut config = support::config(&scratch.path().join("data-spare"));
+    // Checkouts. Spare and cold sessions use separate workspaces (and mirrors) of the repository.
+    let mut config = support::config(&dir.join("data-spare"));
     config.spare_checkouts = true;
-    let ws = GitWorkspace::new(config);
-    ws.warm_up(&url, None).await.expect("warm up");
-    let mut with_spare = Vec::new();
-    for i in 0..CHECKOUTS {
-        // Not timed: make sure the spare is ready, as it is when sessions are not back to back.
-        ws.warm_up(&url, None).await.expect("warm up");
-        let id = sandbox(i as u8);
-        let started = Instant::now();
-        let session = ws
-            .open_session(&url, None, &id)
-            .await
-            .expect("open session");
-        with_spare.push(started.elapsed());
-        ws.remove_session(&id, &session.info().checkout)
-            .await
-            .expect("remove");
-    }
-    let mirror = first_mirror(&scratch.path().join("data-spare"));
-    let worktree_add = time_n(CLONES, |i| {
-        let target = scratch.path().join(format!("wt-{i}"));
-        let started = Instant::now();
-        run_git(
-            &mirror,
-            &[
-                "worktree",
-                "add",
-                "--quiet",
-                "--detach",
-                target.to_str().expect("utf-8"),
-                "refs/remotes/origin/main",
-            ],
-        );
-        let elapsed = started.elapsed();
-        run_git(
-            &mirror,
-            &[
-                "worktree",
-                "remove",
-                "--force",
-                target.to_str().expect("utf-8"),
-            ],
-        );
-        elapsed
-    });
-    report(
-        "session checkout, warm mirror, spare ready",
-        &with_spare,
-        Some(&clone),
-    );
-
-    let cold_ws = GitWorkspace::new(support::config(&scratch.path().join("data-cold")));
+    let spare_ws = GitWorkspace::new(config);
+    let cold_ws = GitWorkspace::new(support::config(&dir.join("data-cold")));
+    spare_ws.warm_up(&url, None).await.expect("warm up");
     cold_ws.warm_up(&url, None).await.expect("warm up");
-    let mut cold = Vec::new();
-    for i in 0..CHECKOUTS {
-        let id = sandbox(100 + i as u8);
-        let started = Instant::now();
-        let session = cold_ws
-            .open_session(&url, None, &id)
-            .await
-            .expect("open session");
-        cold.push(started.elapsed());
-        cold_ws
-            .remove_session(&id, &session.info().checkout)
-            .await
-            .expect("remove");
-    }
-    report(
-        "session checkout, warm mirror, cold (no spare)",
-        &cold,
-        Some(&clone),
-    );
-    report(
-        "baseline: git worktree add (same mirror)",
-        &worktree_add,
-        Some(&clone),
-    );
+    let mirror = first_mirror(&dir.join("data-cold"));
+    let (mut clone, mut worktree_add, mut spare, mut cold) = (vec![], vec![], vec![], vec![]);
+    for round in 0..CHECKOUT_ROUNDS {
+        let target = dir.join(format!("clone-{round}"));
+        clone.push(timed(|| {
+            git(dir, &["clone", "--quiet", &url, path_str(&target)])
+        }));
+        std::fs::remove_dir_all(&target).expect("remove clone");
 
-    // Edits and rollbacks in one session.
+        let target = dir.join(format!("worktree-{round}"));
+        let add = [
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            path_str(&target),
+            "refs/remotes/origin/main",
+        ];
+        worktree_add.push(timed(|| git(&mirror, &add)));
+        git(
+            &mirror,
+            &["worktree", "remove", "--force", path_str(&target)],
+        );
+
+        // Not timed: the spare is ready, as it is when sessions do not start back to back.
+        spare_ws.warm_up(&url, None).await.expect("warm up");
+        for (ws, samples, n) in [
+            (&spare_ws, &mut spare, round),
+            (&cold_ws, &mut cold, 100 + round),
+        ] {
+            let id = sandbox(n as u8);
+            let started = Instant::now();
+            let session = ws
+                .open_session(&url, None, &id)
+                .await
+                .expect("open session");
+            samples.push(started.elapsed());
+            ws.remove_session(&id, &session.info().checkout)
+                .await
+                .expect("remove");
+        }
+    }
+
+    // Edits and rollbacks: our session beside a plain clone driven by the git CLI.
     let session = cold_ws
         .open_session(&url, None, &sandbox(250))
         .await
         .expect("open session");
+    let cli = dir.join("cli-clone");
+    git(dir, &["clone", "--quiet", &url, path_str(&cli)]);
     let pattern = CommitPattern::default();
-    let mut writes = Vec::new();
-    let mut rollbacks = Vec::new();
-    for i in 0..EDITS {
-        let path = big_file_path((i * 37) % support::FILES);
-        let content = format!("export const Edited{i} = {i};\n");
-        let started = Instant::now();
-        session
-            .write_file(&path, content, "bench edit", &pattern)
-            .await
-            .expect("write")
-            .expect("commit");
-        writes.push(started.elapsed());
-        if i % 2 == 1 {
+    let (mut writes, mut rollbacks, mut cli_commits, mut cli_resets) =
+        (vec![], vec![], vec![], vec![]);
+    for round in 0..EDIT_ROUNDS {
+        for step in 0..2 {
+            let n = round * 2 + step;
+            let path = big_file_path((n * 37) % support::FILES);
+            let content = format!("export const Edited{n} = {n};\n");
             let started = Instant::now();
-            session
-                .rollback(RollbackTarget::Steps(1))
-                .await
-                .expect("rollback");
-            rollbacks.push(started.elapsed());
+            let commit = session
+                .write_file(&path, content.as_str(), "bench edit", &pattern)
+                .await;
+            writes.push(started.elapsed());
+            commit.expect("write").expect("a commit");
+
+            std::fs::write(cli.join(&path), &content).expect("write");
+            cli_commits.push(timed(|| {
+                git(&cli, &["add", "--", &path]);
+                git(&cli, &["commit", "--quiet", "-m", "bench edit"]);
+            }));
         }
+        let started = Instant::now();
+        let rolled = session.rollback(RollbackTarget::Steps(1)).await;
+        rollbacks.push(started.elapsed());
+        rolled.expect("rollback");
+        cli_resets.push(timed(|| {
+            git(&cli, &["reset", "--quiet", "--hard", "HEAD~1"])
+        }));
     }
-    let checkout = session.info().checkout.clone();
-    let cli_commit = time_n(EDITS / 4, |i| {
-        let path = big_file_path((i * 53) % support::FILES);
-        std::fs::write(checkout.join(&path), format!("cli {i}\n")).expect("write");
-        let started = Instant::now();
-        run_git(&checkout, &["add", "--", &path]);
-        run_git(&checkout, &["commit", "--quiet", "-m", "cli edit"]);
-        started.elapsed()
-    });
-    let cli_reset = time_n(EDITS / 8, |_| {
-        let started = Instant::now();
-        run_git(&checkout, &["reset", "--quiet", "--hard", "HEAD~1"]);
-        started.elapsed()
-    });
-    report("one-file write + commit", &writes, Some(&clone));
-    report("baseline: git add + git commit", &cli_commit, Some(&clone));
-    report("rollback by one step", &rollbacks, Some(&clone));
-    report(
+
+    println!(
+        "{:<48} {:>5} {:>10} {:>10}   p50 relative to",
+        "operation", "n", "p50 ms", "p99 ms"
+    );
+    let clone = Stats::of(&clone);
+    clone.print("baseline: git clone (local)", &[]);
+    Stats::of(&spare).print(
+        "session checkout, warm mirror, spare ready",
+        &[("git clone", &clone)],
+    );
+    let worktree_add = Stats::of(&worktree_add);
+    Stats::of(&cold).print(
+        "session checkout, warm mirror, cold (no spare)",
+        &[("git clone", &clone), ("git worktree add", &worktree_add)],
+    );
+    worktree_add.print(
+        "baseline: git worktree add (same mirror)",
+        &[("git clone", &clone)],
+    );
+    let cli_commits = Stats::of(&cli_commits);
+    Stats::of(&writes).print(
+        "one-file write + commit",
+        &[("git clone", &clone), ("git add+commit", &cli_commits)],
+    );
+    cli_commits.print("baseline: git add + git commit", &[("git clone", &clone)]);
+    let cli_resets = Stats::of(&cli_resets);
+    Stats::of(&rollbacks).print(
+        "rollback by one step",
+        &[("git clone", &clone), ("git reset --hard", &cli_resets)],
+    );
+    cli_resets.print(
         "baseline: git reset --hard HEAD~1",
-        &cli_reset,
-        Some(&clone),
+        &[("git clone", &clone)],
     );
     println!("load average at the end: {}", load_average());
 }
 
-/// The machine is shared: print how busy it was, so the numbers can be read in context.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
+struct Stats {
+    n: usize,
+    p50: Duration,
+    p99: Duration,
 }
 
-fn time_n(n: usize, mut once: impl FnMut(usize) -> Duration) -> Vec<Duration> {
-    (0..n).map(&mut once).collect()
+impl Stats {
+    fn of(samples: &[Duration]) -> Self {
+        let mut sorted = samples.to_vec();
+        sorted.sort();
+        let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+        Self {
+            n: sorted.len(),
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+
+    fn print(&self, name: &str, baselines: &[(&str, &Stats)]) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ratios: Vec<String> = baselines
+            .iter()
+            .map(|(label, b)| format!("{:.3}x {label}", ms(self.p50) / ms(b.p50)))
+            .collect();
+        println!(
+            "{name:<48} {:>5} {:>10.2} {:>10.2}   {}",
+            self.n,
+            ms(self.p50),
+            ms(self.p99),
+            ratios.join(", ")
+        );
+    }
 }
 
-fn run_git(dir: &Path, args: &[&str]) {
+fn timed(work: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    work();
+    started.elapsed()
+}
+
+fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -216,7 +224,11 @@ fn run_git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?} failed");
 }
 
-fn first_mirror(data: &Path) -> std::path::PathBuf {
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn first_mirror(data: &Path) -> PathBuf {
     std::fs::read_dir(data.join("mirrors"))
         .expect("mirrors")
         .flatten()
@@ -225,30 +237,9 @@ fn first_mirror(data: &Path) -> std::path::PathBuf {
         .expect("a mirror")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, samples: &[Duration], baseline: Option<&[Duration]>) {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let (p50, p99) = (percentile(&sorted, 0.5), percentile(&sorted, 0.99));
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let ratio = baseline
-        .map(|b| {
-            let mut b = b.to_vec();
-            b.sort();
-            format!(
-                "  ({:.2}x git clone p50)",
-                ms(p50) / ms(percentile(&b, 0.5))
-            )
-        })
-        .unwrap_or_default();
-    println!(
-        "{name:<50} n={:<4} p50 {:>8.2} ms  p99 {:>8.2} ms{ratio}",
-        samples.len(),
-        ms(p50),
-        ms(p99)
-    );
+/// The machine is shared: print how busy it was, so the numbers can be read in context.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
