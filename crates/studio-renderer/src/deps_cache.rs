@@ -117,15 +117,26 @@ pub(crate) fn publish_when_ready(seed: PathBuf, checkout: PathBuf) {
 fn publish(seed: &Path, checkout: &Path) -> Result<(), RendererError> {
     let deps = checkout.join(crate::STUDIO_DIR).join(".vite/deps");
     let metadata_path = deps.join("_metadata.json");
-    let metadata: serde_json::Value = serde_json::from_slice(
-        &fs::read(&metadata_path).map_err(RendererError::io("read", &metadata_path))?,
-    )
-    .map_err(|e| RendererError::Task(format!("{}: {e}", metadata_path.display())))?;
+    let read_metadata =
+        || fs::read(&metadata_path).map_err(RendererError::io("read", &metadata_path));
+    let before = read_metadata()?;
+    let metadata: serde_json::Value = serde_json::from_slice(&before)
+        .map_err(|e| RendererError::Task(format!("{}: {e}", metadata_path.display())))?;
     let parent = seed.parent().unwrap_or(seed);
     fs::create_dir_all(parent).map_err(RendererError::io("create", parent))?;
     let tmp = parent.join(format!(".tmp-seed-{:08x}", rand::random::<u32>()));
     let result = (|| {
         copy_tree(&deps, &tmp.join("deps"))?;
+        // Vite may have re-bundled (and swapped the directory) while we copied: then the copy
+        // could mix two generations of files. Publish only a copy of one consistent state.
+        let copied = tmp.join("deps/_metadata.json");
+        if read_metadata()? != before
+            || fs::read(&copied).map_err(RendererError::io("read", &copied))? != before
+        {
+            return Err(RendererError::Task(
+                "Vite re-bundled while its cache was copied".into(),
+            ));
+        }
         let origin = json!({ "root": checkout, "configHash": metadata["configHash"] });
         let origin_path = tmp.join("origin.json");
         fs::write(&origin_path, origin.to_string())
