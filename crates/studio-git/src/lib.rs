@@ -27,6 +27,20 @@
 //! - [`GitWorkspace::remove_session`] removes the checkout, its worktree metadata and the
 //!   session's refs; the mirror stays for the next session.
 //!
+//! - [`GitWorkspace::warm_up`] fetches a repository and prepares its spare ahead of time;
+//!   [`seed_repository`] turns a plain folder into a repository (for `studio demo`).
+//!
+//! # Where to look
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `workspace` / `session` | the async API; everything below runs on the blocking pool |
+//! | `source`, `mirror`, `auth` | repository sources, bare mirrors and fetching, credentials |
+//! | `checkout`, `spares` | linked worktrees, the spare-checkout pool |
+//! | `path_guard`, `files` | which paths may be touched; atomic writes and index entries |
+//! | `core`, `rollback`, `sync`, `push` | edits and commits, rollback, path-by-path tree updates, push |
+//! | `refs` | every name a session uses in the mirror |
+//!
 //! # Invariants
 //!
 //! - Paths written or deleted are inside the working tree, never in `.git`, `.studio/` or

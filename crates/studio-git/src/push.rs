@@ -6,7 +6,7 @@
 //! push): the lease.
 //!
 //! The check and the push share one connection. The remote's advertised value is compared with
-//! the lease, and the push then tells the server "update from <advertised> to <head>"; a smart
+//! the lease, and the push then tells the server "update from `<advertised>` to `<head>`"; a smart
 //! server (ssh, https) applies that only if the branch still has the advertised value, so the
 //! lease is enforced atomically by the server. (libgit2's `file://` transport updates the ref
 //! without that final comparison; the window is the few milliseconds between listing and
