@@ -140,6 +140,10 @@ fn configure(repo: &Repository, source: &RepoSource) -> Result<()> {
     }
     let mut config = repo.config().context("open mirror config")?;
     config.set_i32("gc.auto", 0).context("configure mirror")?;
+    // libgit2 creates `worktrees/` exclusively on first use, so two sessions starting at once
+    // on a new mirror would race for it; it exists from the start instead.
+    std::fs::create_dir_all(repo.path().join("worktrees"))
+        .map_err(|e| GitError::io("create worktrees directory", e))?;
     ensure_excludes(repo.path())
 }
 

@@ -264,11 +264,27 @@ async fn removing_a_session_removes_checkout_worktree_and_refs_but_keeps_the_mir
     assert!(stranger.path().join("keep.txt").exists());
 }
 
-#[tokio::test]
-async fn concurrent_sessions_of_one_repository_all_succeed() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_of_a_new_mirror_all_succeed() {
+    six_sessions_at_once(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_racing_spare_claims_and_rebuilds_all_succeed() {
+    six_sessions_at_once(true).await;
+}
+
+/// Six sessions of one repository start at once; with spares, one claims the prepared spare
+/// while the others check out cold and background rebuilds race with them.
+async fn six_sessions_at_once(spares: bool) {
     let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = support::config(data.path());
+    config.spare_checkouts = spares;
+    let ws = GitWorkspace::new(config);
+    if spares {
+        ws.warm_up(&remote.path_str(), None).await.expect("warm up");
+    }
     let opens = (1..=6).map(|n| {
         let ws = ws.clone();
         let url = remote.path_str();
@@ -277,30 +293,29 @@ async fn concurrent_sessions_of_one_repository_all_succeed() {
     let sessions: Vec<_> = support::join_all(opens).await;
     for session in &sessions {
         assert_eq!(status(&session.info().checkout), "");
-        session
-            .write_file(
-                "mine.txt",
-                session.info().branch.as_str(),
-                "mine",
-                &CommitPattern::default(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let mine = session.info().branch.as_str();
+        let commit = session
+            .write_file("mine.txt", mine, "mine", &CommitPattern::default())
+            .await;
+        commit.expect("write").expect("a commit");
     }
-    let mirror = std::fs::read_dir(data.path().join("mirrors"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let mirror = support::only_mirror(data.path());
     git(&mirror, &["fsck", "--no-progress"]);
+    let branches = git(&mirror, &["branch", "--list", "design/*"]);
+    assert_eq!(branches.lines().count(), 6, "{branches}");
+    // Every registered worktree is real: nothing for `git worktree prune` to clean up.
     assert_eq!(
-        git(&mirror, &["branch", "--list", "design/*"])
-            .lines()
-            .count(),
-        6
+        git(&mirror, &["worktree", "prune", "--dry-run", "--verbose"]),
+        ""
     );
+    let listed = git(&mirror, &["worktree", "list", "--porcelain"]);
+    for session in &sessions {
+        let checkout = std::fs::canonicalize(&session.info().checkout).expect("checkout");
+        assert!(
+            listed.contains(&format!("worktree {}\n", checkout.display())),
+            "{listed}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

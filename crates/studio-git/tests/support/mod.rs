@@ -207,6 +207,16 @@ pub fn sandbox(n: u8) -> SandboxId {
     SandboxId::from_random([0xab, 0xcd, 0, 0, 0, 0, 0, n])
 }
 
+/// The one mirror under a data directory.
+pub fn only_mirror(data: &Path) -> PathBuf {
+    let mut mirrors: Vec<PathBuf> = std::fs::read_dir(data.join("mirrors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mirrors.len(), 1, "{mirrors:?}");
+    mirrors.pop().unwrap()
+}
+
 /// `git status --porcelain` of a checkout (empty = clean, untracked files included).
 pub fn status(checkout: &Path) -> String {
     git(
