@@ -126,6 +126,7 @@ pub struct Vite {
     supervisor: Supervisor,
     unit: Unit,
     pub url: Url,
+    stopped: bool,
 }
 
 impl Vite {
@@ -159,6 +160,7 @@ impl Vite {
             supervisor,
             unit,
             url: launch.page_url.clone(),
+            stopped: false,
         }
     }
 
@@ -179,9 +181,29 @@ impl Vite {
     }
 
     /// Stops the renderer: nothing of it is alive and its port is free afterwards.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.unit.stop().await.unwrap();
         self.supervisor.shutdown().await;
+        self.stopped = true;
+    }
+}
+
+impl Drop for Vite {
+    /// A test that fails never reaches `stop()`, and units outlive their supervisor (on purpose:
+    /// Studio re-adopts them after a restart). Kill the renderer's process group so that a
+    /// failing test leaves no Vite behind holding a port and an inotify instance.
+    fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        let leader = self
+            .unit
+            .status()
+            .pid
+            .and_then(|pid| rustix::process::Pid::from_raw(pid as i32));
+        if let Some(leader) = leader {
+            let _ = rustix::process::kill_process_group(leader, rustix::process::Signal::KILL);
+        }
     }
 }
 
