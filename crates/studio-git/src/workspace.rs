@@ -256,7 +256,8 @@ impl Inner {
             }
         }
         if claimed.is_none() {
-            checkout::add_worktree(mirror, &name, checkout, &refs.branch())?;
+            let head = checkout::Head::Branch(&refs.branch());
+            checkout::add_worktree(mirror, &name, checkout, base.commit, head)?;
         }
         let repo = Repository::open(checkout).context("open checkout")?;
         let root =
