@@ -46,6 +46,8 @@
 //! - Paths written or deleted are inside the working tree, never in `.git`, `.studio/` or
 //!   `node_modules/`, never through a symlink that leaves the tree.
 //! - A commit contains exactly the paths its request touched.
+//! - Files are written byte for byte as git stores them: no end-of-line or other filters, in
+//!   checkouts, edits and rollbacks alike, so what an agent writes is what gets committed.
 //! - Every commit a session ever made stays reachable from a ref until the session is removed.
 //! - Operations of one session are serialized; sessions share nothing mutable but the mirror's
 //!   object database and refs (distinct ref names per session; libgit2 locks each ref).
