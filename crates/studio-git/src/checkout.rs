@@ -183,9 +183,8 @@ pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Re
     }
 }
 
-/// Moves `spare` to `checkout` and renames its administrative data to `name`. On error the spare
-/// is left where it was (or removed if it could not be put back) and the caller falls back to a
-/// cold checkout.
+/// Moves `spare` to `checkout` and renames its administrative data to `name`. On error nothing
+/// is left at `checkout`; the caller discards the spare and falls back to a cold checkout.
 pub(crate) fn claim_spare(
     mirror: &Repository,
     spare: &Spare,
@@ -208,7 +207,7 @@ pub(crate) fn claim_spare(
     std::fs::rename(&spare.path, checkout).map_err(|e| GitError::io("move spare checkout", e))?;
     if let Err(e) = std::fs::rename(&from_admin, &to_admin) {
         if std::fs::rename(checkout, &spare.path).is_err() {
-            let _ = remove_worktree(mirror, &spare.name, None);
+            let _ = remove_dir_if_present(checkout);
         }
         return Err(GitError::io("rename spare worktree metadata", e));
     }
