@@ -52,6 +52,7 @@ impl Manager {
         if recovered > 0 {
             tracing::info!(recovered, "recovered sandboxes");
         }
+        spawn_event_pruning(Arc::downgrade(&shared));
         Ok(Self { shared })
     }
 
@@ -344,4 +345,25 @@ impl Manager {
 
 fn parse_id(id: &str) -> Result<SandboxId, ManagerError> {
     id.parse().map_err(|_| ManagerError::not_found(id))
+}
+
+/// How often events older than the retention setting are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes events older than `event_retention`, once at start and then hourly, for as long as the
+/// manager lives (the task holds only a weak reference, so it never keeps a stopped server alive).
+fn spawn_event_pruning(shared: std::sync::Weak<Shared>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(shared) = shared.upgrade() else { return };
+            let cutoff = time::OffsetDateTime::now_utc() - shared.config.event_retention;
+            match shared.store.prune_events(cutoff).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned events past their retention"),
+                Err(e) => tracing::warn!("could not prune old events: {e}"),
+            }
+        }
+    });
 }
