@@ -163,8 +163,16 @@ impl Actor {
     pub(super) async fn restart(&mut self) -> Result<(), ManagerError> {
         self.require_not_terminal("restart")?;
         self.set_status(SandboxStatus::Restarting).await;
-        let result = self.unit.restart().await;
+        let result = self.requested_restart().await;
         self.after_start(result).await
+    }
+
+    /// A restart the actor asks for: the supervisor counts it among its restarts, but it is no
+    /// crash, so its increment is accounted for here rather than in [`Actor::on_renderer`].
+    async fn requested_restart(&mut self) -> Result<(), ManagerError> {
+        let result = self.unit.restart().await;
+        self.unit_restarts_seen = self.unit_restarts_seen.max(self.unit.restart_count());
+        result
     }
 
     pub(super) async fn stop(&mut self) -> Result<(), ManagerError> {
@@ -204,13 +212,19 @@ impl Actor {
     /// `studio.json` changed: regenerate `.studio/` (Vite reloads itself). Anything else: nothing,
     /// Vite's hot update carries it to the page.
     async fn apply_write_effect(&mut self, effect: WriteEffect) -> Result<(), ManagerError> {
-        if matches!(effect, WriteEffect::HotUpdate) {
-            return Ok(());
+        match effect {
+            // Vite's hot update carries the change to the page by itself.
+            WriteEffect::HotUpdate => return Ok(()),
+            // `.studio/` and `node_modules/` are refused by the git path guard before anything is
+            // written (node_modules files are hard links into stores other sandboxes share), so a
+            // write never gets here; should one, it must not trigger an install.
+            WriteEffect::Reserved => return Ok(()),
+            WriteEffect::Regenerate | WriteEffect::ReinstallAndRestart => {}
         }
         let prepared = self.shared.renderer.prepare(&self.renderer_spec()).await?;
         if prepared.report.needs_restart() && self.status.has_renderer() {
             self.set_status(SandboxStatus::Restarting).await;
-            let result = self.unit.restart().await;
+            let result = self.requested_restart().await;
             self.after_start(result).await?;
         }
         Ok(())
