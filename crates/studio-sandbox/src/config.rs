@@ -29,6 +29,8 @@ pub struct ManagerConfig {
     pub renderer_startup_timeout: Duration,
     /// Events older than this are pruned.
     pub event_retention: Duration,
+    /// npm's download cache for renderer installs (`STUDIO_NPM_CACHE`); `None`: `<data_dir>/npm-cache`.
+    pub npm_cache: Option<PathBuf>,
 }
 
 /// Builds the URLs clients are given.
@@ -82,6 +84,7 @@ impl ManagerConfig {
             urls: PublicUrls::new(api_base),
             renderer_startup_timeout: Duration::from_secs(60),
             event_retention: Duration::from_secs(7 * 24 * 3600),
+            npm_cache: None,
         }
     }
 }

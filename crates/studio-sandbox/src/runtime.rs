@@ -189,6 +189,11 @@ impl RendererUnit {
         }
     }
 
+    /// The supervisor's restart counter of this unit (crash restarts plus requested ones).
+    pub fn restart_count(&self) -> u32 {
+        self.status.as_ref().map_or(0, |s| s.borrow().restarts)
+    }
+
     /// The last `n` lines of output, joined, for error messages.
     pub fn last_output(&self, n: usize) -> String {
         self.unit
@@ -288,7 +293,9 @@ pub(crate) fn git_config(config: &ManagerConfig) -> studio_git::GitConfig {
 }
 
 pub(crate) fn renderer_config(config: &ManagerConfig) -> studio_renderer::RendererConfig {
-    studio_renderer::RendererConfig::new(&config.data_dir, &config.template_dir)
+    let mut renderer = studio_renderer::RendererConfig::new(&config.data_dir, &config.template_dir);
+    renderer.npm_cache = config.npm_cache.clone();
+    renderer
 }
 
 pub(crate) fn supervisor_config(config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {

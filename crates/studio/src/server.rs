@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "STUDIO_MAX_BODY_BYTES", default_value_t = studio_api::DEFAULT_BODY_LIMIT)]
     pub max_body_bytes: usize,
+    /// npm's download cache for renderer installs; default `<data-dir>/npm-cache`. Several servers
+    /// (or test runs) with their own data directories can share one, so only the first install of a
+    /// dependency set downloads anything.
+    #[arg(long, env = "STUDIO_NPM_CACHE")]
+    pub npm_cache: Option<PathBuf>,
 }
 
 /// `studio migrate`
@@ -66,6 +71,8 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in files or a log collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -136,6 +143,7 @@ pub async fn start(
     config.default_max_restarts = args.max_restarts;
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
+    config.npm_cache = args.npm_cache.clone();
     let manager = Manager::open(config, store).await?;
 
     let api = studio_api::ApiConfig {
