@@ -357,7 +357,9 @@ fn spawn_event_pruning(shared: std::sync::Weak<Shared>) {
         let mut tick = tokio::time::interval(PRUNE_EVERY);
         loop {
             tick.tick().await;
-            let Some(shared) = shared.upgrade() else { return };
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
             let cutoff = time::OffsetDateTime::now_utc() - shared.config.event_retention;
             match shared.store.prune_events(cutoff).await {
                 Ok(0) => {}

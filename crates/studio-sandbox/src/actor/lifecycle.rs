@@ -149,11 +149,11 @@ impl Actor {
 
     /// The supervisor reported a change of the renderer.
     async fn on_renderer(&mut self, phase: UnitPhase) {
-        if phase.restarts > self.restarts_seen {
-            self.shared
-                .metrics
-                .renderer_restarted(u64::from(phase.restarts - self.restarts_seen));
-            self.restarts_seen = phase.restarts;
+        if phase.restarts > self.unit_restarts_seen {
+            let crashes = phase.restarts - self.unit_restarts_seen;
+            self.unit_restarts_seen = phase.restarts;
+            self.crash_restarts = self.crash_restarts.saturating_add(crashes);
+            self.shared.metrics.renderer_restarted(u64::from(crashes));
             self.save_runtime().await;
         }
         let next = match phase.status {
@@ -192,7 +192,7 @@ impl Actor {
         let runtime = studio_store::RuntimeState {
             renderer_port: Some(self.port),
             adoption: self.unit.adoption_record(),
-            restarts: self.restarts_seen,
+            restarts: self.crash_restarts,
         };
         if let Err(e) = self.shared.store.update_runtime(&self.id, &runtime).await {
             tracing::warn!(sandbox = %self.id, "could not record renderer state: {e}");
@@ -209,7 +209,7 @@ impl Actor {
         let runtime = studio_store::RuntimeState {
             renderer_port: None,
             adoption: None,
-            restarts: self.restarts_seen,
+            restarts: self.crash_restarts,
         };
         if let Err(e) = self.shared.store.update_runtime(&self.id, &runtime).await {
             tracing::warn!(sandbox = %self.id, "could not clear renderer state: {e}");
@@ -222,6 +222,7 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, "could not remove checkout: {e}");
         }
+        crate::actor::setup::remove_sandbox_dir(&self.shared, &self.id).await;
         self.set_status(final_status).await;
     }
 }

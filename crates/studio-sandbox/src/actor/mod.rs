@@ -90,8 +90,13 @@ pub(crate) struct Actor {
     port: u16,
     unit: RendererUnit,
     status: SandboxStatus,
-    /// Restart count already recorded, to notice new crashes.
-    restarts_seen: u32,
+    /// Crash restarts of this sandbox's renderer over its whole life (what the API shows as
+    /// `restarts`; persisted, so it survives server restarts).
+    crash_restarts: u32,
+    /// The supervisor's restart counter of the current unit, as far as it is accounted for. That
+    /// counter also counts restarts the actor asked for, and starts at 0 for every new unit (after
+    /// a server restart too), so crashes are the increments the actor did not cause itself.
+    unit_restarts_seen: u32,
     last_activity: Instant,
     /// Whether the `expiring` warning went out for the current idle period.
     warned: bool,

@@ -82,7 +82,8 @@ pub(crate) async fn setup(
         port,
         unit,
         status: SandboxStatus::Starting,
-        restarts_seen: 0,
+        crash_restarts: 0,
+        unit_restarts_seen: 0,
         last_activity: tokio::time::Instant::now(),
         warned: false,
         announce,
@@ -181,9 +182,25 @@ async fn fail_setup(
     {
         tracing::warn!(sandbox = %id, "could not remove checkout: {e}");
     }
+    remove_sandbox_dir(shared, id).await;
     let _ = announce.status(SandboxStatus::Failed).await;
     announce.error(&error.message).await;
     error
+}
+
+/// Removes `<data>/sandboxes/<id>/`, the directory the git layer puts the checkout in, once the
+/// checkout itself is gone. Only an empty directory is removed: anything still inside stays.
+pub(crate) async fn remove_sandbox_dir(shared: &Shared, id: &SandboxId) {
+    let dir = shared
+        .config
+        .data_dir
+        .join("sandboxes")
+        .join(id.to_string());
+    match tokio::fs::remove_dir(&dir).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(sandbox = %id, "could not remove {}: {e}", dir.display()),
+    }
 }
 
 /// The repository could not even be checked out: keep a `failed` record so the attempt is visible.
@@ -310,7 +327,8 @@ async fn recover_one(
         port,
         unit,
         status: record.status,
-        restarts_seen: record.runtime.restarts,
+        crash_restarts: record.runtime.restarts,
+        unit_restarts_seen: 0,
         last_activity: tokio::time::Instant::now(),
         warned: false,
         announce,
