@@ -1,0 +1,238 @@
+//! A sandbox's whole life through the REST API of the real server: create (201 only once the
+//! renderer serves), status, three edits, rollback back and forth, restart, stop/start, delete.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use support::api::commit_hashes;
+use support::server::DataDir;
+use support::{Remote, ServerConfig, Studio, eventually, port_of, procs, renderer_serves};
+
+const BUTTON: &str = "src/components/Button/Button.tsx";
+
+fn button_source(label: &str) -> String {
+    format!(
+        "export function Button() {{\n  return <button style={{{{ borderRadius: 8 }}}}>{label}</button>;\n}}\n"
+    )
+}
+
+/// Vite serves the module compiled from the checkout's current file.
+async fn renderer_module_contains(renderer_url: &str, needle: &str) -> Result<(), String> {
+    let url = format!("{renderer_url}{BUTTON}");
+    let answer = reqwest::get(&url).await.map_err(|e| e.to_string())?;
+    let status = answer.status();
+    let text = answer.text().await.map_err(|e| e.to_string())?;
+    if status == 200 && text.contains(needle) {
+        return Ok(());
+    }
+    Err(format!("{status}: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_lives_from_create_to_delete_through_rest() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("lifecycle-");
+    let studio = Studio::start(&ServerConfig::new(&data));
+    let api = studio.api();
+
+    // --- create: 201 only once the renderer serves the page ---
+    let created = api.create_ok(&remote.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap().to_owned();
+    let renderer_url = created["renderer_url"].as_str().unwrap().to_owned();
+    renderer_serves(&renderer_url).await.unwrap();
+    let hex = id.strip_prefix("sb_").unwrap();
+    assert!(
+        hex.len() >= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(created["status"], "running");
+    assert_eq!(created["branch"], format!("design/studio-{hex}"));
+    assert_eq!(
+        created["websocket_url"],
+        format!("{}/api/v1/sandboxes/{id}/ws", studio.ws_base())
+    );
+    let port = port_of(&renderer_url);
+    let checkout = PathBuf::from(&studio.config.data_dir)
+        .join("sandboxes")
+        .join(&id);
+    assert!(checkout.exists(), "no checkout at {}", checkout.display());
+
+    // --- status and list ---
+    let status = api.status_of(&id).await;
+    assert_eq!(status["id"], id.as_str());
+    assert_eq!(status["status"], "running");
+    assert_eq!(status["renderer_url"], renderer_url.as_str());
+    assert_eq!(status["websocket_url"], created["websocket_url"]);
+    assert_eq!(status["repository"], remote.url());
+    assert_eq!(status["branch"], created["branch"]);
+    assert_eq!(status["base_branch"], "main");
+    assert_eq!(status["git_commits"], json!([]));
+    assert_eq!(status["restarts"], 0);
+    for field in ["created_at", "last_activity"] {
+        let value = status[field].as_str().unwrap();
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{field} {value:?} is not RFC 3339: {e}"));
+    }
+    let list = api.get("/api/v1/sandboxes").await;
+    let listed: Vec<&str> = list.expect(200)["sandboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [id.as_str()]);
+
+    // --- three edits, three commits with the right messages ---
+    let mut hashes = Vec::new();
+    for (n, description) in ["Rounder corners", "Bigger label", "Primary colour"]
+        .iter()
+        .enumerate()
+    {
+        let answer = api
+            .write_file(
+                &id,
+                BUTTON,
+                &button_source(&format!("version-{n}")),
+                description,
+            )
+            .await;
+        let body = answer.expect(200);
+        assert_eq!(body["output"], "File written successfully");
+        let hash = body["commit_hash"].as_str().unwrap().to_owned();
+        assert!(
+            hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{hash}"
+        );
+        hashes.push(hash);
+    }
+    let status = api.status_of(&id).await;
+    assert_eq!(commit_hashes(&status), hashes);
+    let commits = status["git_commits"].as_array().unwrap();
+    for (commit, description) in
+        commits
+            .iter()
+            .zip(["Rounder corners", "Bigger label", "Primary colour"])
+    {
+        let message = commit["message"].as_str().unwrap();
+        let prefix = format!("AI: {description} - ");
+        let stamp = message
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{message:?} does not follow the default pattern"));
+        // `{timestamp}` is "YYYY-MM-DD HH:MM".
+        let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
+        assert!(stamp.len() == 16 && digits.len() == 12, "{message:?}");
+    }
+    let on_disk = checkout.join("repo").join(BUTTON);
+    assert_eq!(
+        std::fs::read_to_string(&on_disk).unwrap(),
+        button_source("version-2")
+    );
+    eventually(
+        "Vite to serve the last edit",
+        Duration::from_secs(30),
+        async || renderer_module_contains(&renderer_url, "version-2").await,
+    )
+    .await;
+
+    // --- rollback by steps: the list shrinks, the file is the one of the target ---
+    let rolled = api.rollback(&id, &json!({"steps": 1})).await;
+    let body = rolled.expect(200);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["current_hash"], hashes[1].as_str());
+    assert_eq!(commit_hashes(&api.status_of(&id).await), hashes[..2]);
+    assert_eq!(
+        std::fs::read_to_string(&on_disk).unwrap(),
+        button_source("version-1")
+    );
+    eventually(
+        "Vite to serve the rolled-back file",
+        Duration::from_secs(30),
+        async || renderer_module_contains(&renderer_url, "version-1").await,
+    )
+    .await;
+
+    // By hash, two steps back at once; then forward again: rolled-back commits are not lost.
+    let rolled = api.rollback(&id, &json!({"commit_hash": hashes[0]})).await;
+    assert_eq!(rolled.expect(200)["current_hash"], hashes[0].as_str());
+    assert_eq!(commit_hashes(&api.status_of(&id).await), hashes[..1]);
+    assert_eq!(
+        std::fs::read_to_string(&on_disk).unwrap(),
+        button_source("version-0")
+    );
+    let forward = api.rollback(&id, &json!({"commit_hash": hashes[2]})).await;
+    assert_eq!(forward.expect(200)["current_hash"], hashes[2].as_str());
+    assert_eq!(commit_hashes(&api.status_of(&id).await), hashes);
+    assert_eq!(
+        std::fs::read_to_string(&on_disk).unwrap(),
+        button_source("version-2")
+    );
+
+    // --- restart: a new renderer process on the same port ---
+    let before = procs::listening_pids(port);
+    assert!(
+        !before.is_empty(),
+        "nothing listens on the renderer port {port}"
+    );
+    let restarted = api.control(&id, "restart").await;
+    assert_eq!(restarted.expect(200)["status"], "running");
+    renderer_serves(&renderer_url).await.unwrap();
+    let after = procs::listening_pids(port);
+    assert!(
+        !after.is_empty() && after.is_disjoint(&before),
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(
+        api.status_of(&id).await["restarts"],
+        0,
+        "a restart asked for is not a crash"
+    );
+
+    // --- stop / start ---
+    let stopped = api.control(&id, "stop").await;
+    assert_eq!(stopped.expect(200)["status"], "stopped");
+    assert!(
+        procs::connection_refused(port),
+        "the renderer still listens after stop"
+    );
+    let started = api.control(&id, "start").await;
+    let body = started.expect(200);
+    assert_eq!(body["status"], "running");
+    assert_eq!(body["renderer_url"], renderer_url.as_str());
+    renderer_serves(&renderer_url).await.unwrap();
+    assert_eq!(commit_hashes(body), hashes, "stop/start keeps the session");
+
+    // --- delete: 204, then 404; processes, port and checkout gone ---
+    let leader = *procs::listening_pids(port).iter().next().unwrap();
+    let group = procs::pgid_of(leader).unwrap();
+    api.delete(&format!("/api/v1/sandboxes/{id}"))
+        .await
+        .expect(204);
+    api.sandbox(&id)
+        .await
+        .expect_error(404, "sandbox_not_found");
+    api.delete(&format!("/api/v1/sandboxes/{id}"))
+        .await
+        .expect_error(404, "sandbox_not_found");
+    assert!(
+        procs::connection_refused(port),
+        "the renderer port is still open"
+    );
+    assert_eq!(
+        procs::group_members(group),
+        Vec::<u32>::new(),
+        "renderer processes survived"
+    );
+    assert!(
+        !checkout.exists(),
+        "{} survived the delete: {:?}",
+        checkout.display(),
+        procs::dir_listing(&checkout)
+    );
+    let list = api.get("/api/v1/sandboxes").await;
+    assert_eq!(list.expect(200)["sandboxes"], json!([]));
+}
