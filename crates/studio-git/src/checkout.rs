@@ -15,12 +15,22 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use git2::build::CheckoutBuilder;
 use git2::{BranchType, Commit, Oid, Repository, Signature, WorktreeAddOptions};
 
 use crate::error::{GitContext, GitError, Result};
+use crate::workspace::lock;
+
+/// Serializes changes to a mirror's set of worktrees within this process.
+///
+/// libgit2 1.9 reports a branch as "checked out" whenever it fails to look up any worktree while
+/// scanning them, which happens if another thread is halfway through adding, moving or removing
+/// one; `git_worktree_add` and `git_branch_delete` scan. So every operation that changes the set
+/// or scans it holds this lock, and HEADs are written without `set_head` (which scans too).
+pub(crate) type WorktreesLock = Mutex<()>;
 
 /// Branches that exist only while a worktree is being added (libgit2 wants a branch for a new
 /// worktree); deleted right after, or by `purge_spares` if the process died in between.
@@ -56,6 +66,7 @@ pub(crate) enum Head<'a> {
 /// faster on 10,000 files, and the same raw bytes that edits and rollbacks write.
 pub(crate) fn add_worktree(
     mirror: &Repository,
+    worktrees: &WorktreesLock,
     name: &str,
     path: &Path,
     at: Oid,
@@ -74,9 +85,12 @@ pub(crate) fn add_worktree(
             .into_reference();
         let mut options = WorktreeAddOptions::new();
         options.reference(Some(&reference));
-        mirror
-            .worktree(name, path, Some(&options))
-            .context("create worktree")?;
+        {
+            let _adding = lock(worktrees);
+            mirror
+                .worktree(name, path, Some(&options))
+                .context("create worktree")?;
+        }
         let worktree = Repository::open(path).context("open new worktree")?;
         let commit = worktree
             .find_commit(at)
@@ -87,15 +101,23 @@ pub(crate) fn add_worktree(
             .checkout_tree(commit.as_object(), Some(&mut checkout))
             .context("check out")?;
         match head {
-            Head::Branch(branch) => worktree.set_head(branch),
-            Head::Detached => worktree.set_head_detached(at),
+            Head::Branch(branch) => attach_head(&worktree, branch),
+            Head::Detached => worktree.set_head_detached(at).context("detach HEAD"),
         }
-        .context("set worktree HEAD")
     })();
+    let _deleting = lock(worktrees);
     if let Ok(mut branch) = mirror.find_branch(&temp_branch, BranchType::Local) {
         let _ = branch.delete();
     }
     added
+}
+
+/// Points a worktree's HEAD at `branch` (see [`WorktreesLock`] for why not `set_head`).
+pub(crate) fn attach_head(worktree: &Repository, branch: &str) -> Result<()> {
+    worktree
+        .reference_symbolic("HEAD", branch, true, "studio: session branch")
+        .map(drop)
+        .context("set worktree HEAD")
 }
 
 /// A commit with an empty tree and fixed metadata: the same object every time, written once.
@@ -118,9 +140,11 @@ fn empty_commit(mirror: &Repository) -> Result<Commit<'_>> {
 /// registered elsewhere, nothing is removed: we never delete a directory we did not create.
 pub(crate) fn remove_worktree(
     mirror: &Repository,
+    worktrees: &WorktreesLock,
     name: &str,
     expected: Option<&Path>,
 ) -> Result<()> {
+    let _removing = lock(worktrees);
     let admin = admin_dir(mirror, name);
     let registered = registered_path(&admin);
     if let (Some(registered), Some(expected)) = (&registered, expected) {
@@ -162,7 +186,12 @@ fn remove_dir_if_present(dir: &Path) -> io::Result<()> {
 
 /// Prepares a spare worktree under `spares_dir`, detached at `at`. Slow (a full checkout); run
 /// it in the background.
-pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Result<Spare> {
+pub(crate) fn build_spare(
+    mirror: &Repository,
+    worktrees: &WorktreesLock,
+    spares_dir: &Path,
+    at: Oid,
+) -> Result<Spare> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let token = format!(
         "{}-{}",
@@ -174,10 +203,17 @@ pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Re
         path: spares_dir.join(&token),
         at,
     };
-    match add_worktree(mirror, &spare.name, &spare.path, at, Head::Detached) {
+    match add_worktree(
+        mirror,
+        worktrees,
+        &spare.name,
+        &spare.path,
+        at,
+        Head::Detached,
+    ) {
         Ok(()) => Ok(spare),
         Err(e) => {
-            let _ = remove_worktree(mirror, &spare.name, None);
+            let _ = remove_worktree(mirror, worktrees, &spare.name, None);
             Err(e)
         }
     }
@@ -187,10 +223,12 @@ pub(crate) fn build_spare(mirror: &Repository, spares_dir: &Path, at: Oid) -> Re
 /// is left at `checkout`; the caller discards the spare and falls back to a cold checkout.
 pub(crate) fn claim_spare(
     mirror: &Repository,
+    worktrees: &WorktreesLock,
     spare: &Spare,
     name: &str,
     checkout: &Path,
 ) -> Result<()> {
+    let _moving = lock(worktrees);
     let from_admin = admin_dir(mirror, &spare.name);
     let to_admin = admin_dir(mirror, name);
     if let Some(parent) = checkout.parent() {
@@ -230,15 +268,16 @@ pub(crate) fn claim_spare(
 }
 
 /// Removes every spare left by an earlier process (their state is unknown) and their branches.
-pub(crate) fn purge_spares(mirror: &Repository, spares_dir: &Path) {
+pub(crate) fn purge_spares(mirror: &Repository, worktrees: &WorktreesLock, spares_dir: &Path) {
     if let Ok(names) = mirror.worktrees() {
         for name in names.iter().flatten().flatten() {
             if name.starts_with(SPARE_NAME_PREFIX) {
-                let _ = remove_worktree(mirror, name, None);
+                let _ = remove_worktree(mirror, worktrees, name, None);
             }
         }
     }
     let _ = remove_dir_if_present(spares_dir);
+    let _deleting = lock(worktrees);
     if let Ok(branches) = mirror.branches(Some(BranchType::Local)) {
         for (mut branch, _) in branches.flatten() {
             if branch

@@ -43,7 +43,8 @@ impl Inner {
     ) {
         let mut pool = lock(&state.spares);
         if !pool.purged {
-            checkout::purge_spares(mirror, &self.spares_dir(&source.mirror_name));
+            let spares_dir = self.spares_dir(&source.mirror_name);
+            checkout::purge_spares(mirror, &state.worktrees, &spares_dir);
             pool.purged = true;
         }
     }
@@ -69,7 +70,8 @@ impl Inner {
         let built = Repository::open_bare(&mirror_path)
             .context("open mirror")
             .and_then(|mirror| {
-                let spare = checkout::build_spare(&mirror, &self.spares_dir(mirror_name), at)?;
+                let spares_dir = self.spares_dir(mirror_name);
+                let spare = checkout::build_spare(&mirror, &state.worktrees, &spares_dir, at)?;
                 Ok((mirror, spare))
             });
         let mut pool = lock(&state.spares);
@@ -81,7 +83,7 @@ impl Inner {
             // Cannot happen while `building` guards the pool, but never leak a worktree.
             Some(_) => {
                 drop(pool);
-                checkout::remove_worktree(&mirror, &spare.name, None)?;
+                checkout::remove_worktree(&mirror, &state.worktrees, &spare.name, None)?;
             }
         }
         Ok(())

@@ -37,6 +37,8 @@ pub(crate) struct MirrorState {
     /// Held while fetching and while creating or deleting session refs, so that concurrent
     /// sessions of one repository never fetch into the same mirror at once.
     pub fetch: Mutex<()>,
+    /// Held while worktrees are added, moved or removed (see `checkout::WorktreesLock`).
+    pub worktrees: checkout::WorktreesLock,
     pub spares: Mutex<SparePool>,
     /// Signalled whenever a spare build finishes, for callers waiting on it.
     pub spare_built: Condvar,
@@ -176,6 +178,7 @@ impl Inner {
         Arc::clone(mirrors.entry(name.to_owned()).or_insert_with(|| {
             Arc::new(MirrorState {
                 fetch: Mutex::new(()),
+                worktrees: Mutex::new(()),
                 spares: Mutex::new(SparePool::default()),
                 spare_built: Condvar::new(),
             })
@@ -224,7 +227,9 @@ impl Inner {
             }
             Err(e) => {
                 let _fetching = lock(&state.fetch);
-                let _ = checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout));
+                let name = refs.worktree_name();
+                let _ = checkout::remove_worktree(&mirror, &state.worktrees, &name, Some(checkout));
+                let _deleting = lock(&state.worktrees);
                 refs.delete(&mirror);
                 Err(e)
             }
@@ -247,17 +252,17 @@ impl Inner {
         let name = refs.worktree_name();
         let mut claimed = None;
         if let Some(spare) = lock(&state.spares).take() {
-            match checkout::claim_spare(mirror, &spare, &name, checkout) {
+            match checkout::claim_spare(mirror, &state.worktrees, &spare, &name, checkout) {
                 Ok(()) => claimed = Some(spare),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not claim spare checkout; checking out cold");
-                    let _ = checkout::remove_worktree(mirror, &spare.name, None);
+                    let _ = checkout::remove_worktree(mirror, &state.worktrees, &spare.name, None);
                 }
             }
         }
         if claimed.is_none() {
             let head = checkout::Head::Branch(&refs.branch());
-            checkout::add_worktree(mirror, &name, checkout, base.commit, head)?;
+            checkout::add_worktree(mirror, &state.worktrees, &name, checkout, base.commit, head)?;
         }
         let repo = Repository::open(checkout).context("open checkout")?;
         let root =
@@ -276,9 +281,7 @@ impl Inner {
             undo_tips: None,
         };
         if let Some(spare) = &claimed {
-            core.repo
-                .set_head(&refs.branch())
-                .context("attach claimed checkout")?;
+            checkout::attach_head(&core.repo, &refs.branch())?;
             if spare.at != base.commit {
                 core.move_worktree(spare.at, base.commit)?;
             }
@@ -362,7 +365,9 @@ impl Inner {
             .to_owned();
         let state = self.mirror_state(&name);
         let _fetching = lock(&state.fetch);
-        checkout::remove_worktree(&mirror, &refs.worktree_name(), Some(checkout))?;
+        let name = refs.worktree_name();
+        checkout::remove_worktree(&mirror, &state.worktrees, &name, Some(checkout))?;
+        let _deleting = lock(&state.worktrees);
         refs.delete(&mirror);
         Ok(())
     }
