@@ -8,6 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use studio_sandbox::Manager;
 use tokio::net::TcpListener;
 
@@ -99,6 +100,16 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// Kernel send buffer of every accepted connection.
+///
+/// Left alone, Linux grows a connection's send buffer up to `tcp_wmem`'s maximum (4 MiB here)
+/// while the peer does not read. For a WebSocket client that stopped reading, that is thousands
+/// of events held in the kernel before the pump's write blocks, the hub's bounded queue fills and
+/// the client is dropped as too slow: the bound the hub promises would not hold, and a few
+/// hundred stalled clients could pin gigabytes. 256 KiB (the kernel doubles the value) is still far
+/// more than any REST answer or burst of events needs on its way out.
+const SEND_BUFFER_BYTES: usize = 128 * 1024;
+
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
@@ -107,6 +118,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(manager, config);
+    let listener = listener.tap_io(|connection| {
+        if let Err(e) = socket2::SockRef::from(&*connection).set_send_buffer_size(SEND_BUFFER_BYTES)
+        {
+            tracing::debug!("could not bound a connection's send buffer: {e}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
