@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::{TcpSocket, TcpStream};
@@ -9,11 +10,24 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+type Socket = WebSocketStream<TcpStream>;
+
+/// A connected client. [`WsClient::split`] gives a sender and a reader that can live in different
+/// tasks: a client that publishes a lot must keep reading, or it is dropped as too slow.
 pub struct WsClient {
-    stream: WebSocketStream<TcpStream>,
+    pub sender: WsSender,
+    pub reader: WsReader,
 }
 
-/// Why a handshake failed: the HTTP status and body, or a transport error.
+pub struct WsSender {
+    sink: SplitSink<Socket, Message>,
+}
+
+pub struct WsReader {
+    stream: SplitStream<Socket>,
+}
+
+/// Why a handshake failed: the HTTP status (0 for a transport error) and the body.
 #[derive(Debug)]
 pub struct Refused {
     pub status: u16,
@@ -37,8 +51,8 @@ impl WsClient {
         Self::connect_with(url, bearer, None).await
     }
 
-    /// A client whose socket receive buffer is tiny, so that a server writing to it without the
-    /// client reading fills the connection after a few kilobytes.
+    /// A client whose socket receive buffer is tiny, so that a server writing to it while the
+    /// client does not read fills the connection after a few kilobytes.
     pub async fn connect_with_small_buffer(url: &str) -> Result<Self, Refused> {
         Self::connect_with(url, None, Some(4096)).await
     }
@@ -55,12 +69,13 @@ impl WsClient {
                 .insert("authorization", format!("Bearer {token}").parse().unwrap());
         }
         let parsed = url::Url::parse(url).unwrap();
-        let addr = format!(
+        let addr: std::net::SocketAddr = format!(
             "{}:{}",
             parsed.host_str().unwrap(),
             parsed.port_or_known_default().unwrap()
-        );
-        let addr: std::net::SocketAddr = addr.parse().unwrap();
+        )
+        .parse()
+        .unwrap();
         let socket = TcpSocket::new_v4().unwrap();
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).unwrap();
@@ -70,7 +85,13 @@ impl WsClient {
             body: e.to_string(),
         })?;
         match tokio_tungstenite::client_async(request, tcp).await {
-            Ok((stream, _)) => Ok(Self { stream }),
+            Ok((socket, _)) => {
+                let (sink, stream) = socket.split();
+                Ok(Self {
+                    sender: WsSender { sink },
+                    reader: WsReader { stream },
+                })
+            }
             Err(tungstenite::Error::Http(response)) => Err(Refused {
                 status: response.status().as_u16(),
                 body: response
@@ -86,6 +107,36 @@ impl WsClient {
         }
     }
 
+    pub fn split(self) -> (WsSender, WsReader) {
+        (self.sender, self.reader)
+    }
+
+    pub async fn next(&mut self, limit: Duration) -> Result<Value, Ended> {
+        self.reader.next(limit).await
+    }
+
+    pub async fn event(&mut self, limit: Duration) -> Value {
+        self.reader.event(limit).await
+    }
+
+    pub async fn until(&mut self, kind: &str, limit: Duration) -> Vec<Value> {
+        self.reader.until(kind, limit).await
+    }
+
+    pub async fn next_of(&mut self, kind: &str, limit: Duration) -> Value {
+        self.reader.next_of(kind, limit).await
+    }
+
+    pub async fn send(&mut self, message: &Value) {
+        self.sender.send(message).await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.sender.sink.close().await;
+    }
+}
+
+impl WsReader {
     /// The next event (a JSON text frame), or how the stream ended.
     pub async fn next(&mut self, limit: Duration) -> Result<Value, Ended> {
         let deadline = Instant::now() + limit;
@@ -140,19 +191,17 @@ impl WsClient {
         }
     }
 
-    /// Next event of type `kind`, skipping others.
+    /// The next event of type `kind`, skipping others.
     pub async fn next_of(&mut self, kind: &str, limit: Duration) -> Value {
         self.until(kind, limit).await.pop().unwrap()
     }
+}
 
+impl WsSender {
     pub async fn send(&mut self, message: &Value) {
-        self.stream
+        self.sink
             .send(Message::text(message.to_string()))
             .await
             .unwrap();
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.stream.close(None).await;
     }
 }
