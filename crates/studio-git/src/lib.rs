@@ -24,8 +24,8 @@
 //!   updating only the paths that differ, after keeping the old head under
 //!   `refs/studio/<hex>/undo/<n>`: no commit is ever lost.
 //! - [`Session::push`] publishes the branch, forcing only over the value we pushed last.
-//! - [`GitWorkspace::remove_session`] removes the checkout, its worktree metadata and the
-//!   session's refs; the mirror stays for the next session.
+//! - [`GitWorkspace::remove_session`] removes the checkout and its worktree metadata; the
+//!   session's refs stay in the mirror, so its commits outlive the sandbox.
 //!
 //! - [`GitWorkspace::warm_up`] fetches a repository and prepares its spare ahead of time;
 //!   [`seed_repository`] turns a plain folder into a repository (for `studio demo`).
@@ -48,7 +48,8 @@
 //! - A commit contains exactly the paths its request touched.
 //! - Files are written byte for byte as git stores them: no end-of-line or other filters, in
 //!   checkouts, edits and rollbacks alike, so what an agent writes is what gets committed.
-//! - Every commit a session ever made stays reachable from a ref until the session is removed.
+//! - Every commit a session ever made stays reachable from a ref, also after the session is
+//!   removed (its branch and undo refs stay in the mirror).
 //! - Operations of one session are serialized; sessions share nothing mutable but the mirror's
 //!   object database and refs (distinct ref names per session; libgit2 locks each ref).
 //! - Tokens never appear in URLs on disk, in logs or in errors.

@@ -162,8 +162,9 @@ impl GitWorkspace {
         blocking(move || inner.reopen(&repository, &id, &checkout)).await
     }
 
-    /// Removes a session's checkout, its worktree metadata and its refs (branch, base, undo,
-    /// pushed); the mirror stays. Idempotent. Refuses (and removes nothing) if the session's
+    /// Removes a session's checkout and its worktree metadata. Its refs (branch, base, undo,
+    /// pushed) stay in the mirror, so no commit the session made is ever lost: an expired or
+    /// deleted sandbox's work can still be fetched from the mirror. Idempotent. Refuses (and removes nothing) if the session's
     /// worktree is registered at a different path than `checkout`.
     pub async fn remove_session(&self, sandbox_id: &SandboxId, checkout: &Path) -> Result<()> {
         let (id, checkout) = (sandbox_id.clone(), checkout.to_path_buf());
@@ -367,8 +368,6 @@ impl Inner {
         let _fetching = lock(&state.fetch);
         let name = refs.worktree_name();
         checkout::remove_worktree(&mirror, &state.worktrees, &name, Some(checkout))?;
-        let _deleting = lock(&state.worktrees);
-        refs.delete(&mirror);
         Ok(())
     }
 
