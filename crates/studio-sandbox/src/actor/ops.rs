@@ -46,8 +46,15 @@ impl Actor {
                 )
                 .await?;
         }
-        self.apply_write_effect(studio_renderer::write_effect(&path))
-            .await?;
+        // The edit is written and committed whatever the renderer makes of it: a package.json npm
+        // rejects is the user's edit like a component with a syntax error, and is reported the
+        // same way (an `error` event), not as a failed request that did happen after all.
+        if let Err(e) = self
+            .apply_write_effect(studio_renderer::write_effect(&path))
+            .await
+        {
+            tracing::warn!(sandbox = %self.id, path, "the renderer did not follow an edit: {}", e.message);
+        }
         self.shared
             .metrics
             .execute_took(started.elapsed().as_secs_f64());
@@ -93,9 +100,14 @@ impl Actor {
             .mark_rolled_back(&self.id, &undone)
             .await?;
         self.shared.store.mark_restored(&self.id, &restored).await?;
-        // Dependencies may differ at the target: re-prepare (cheap when nothing changed).
-        self.apply_write_effect(WriteEffect::ReinstallAndRestart)
-            .await?;
+        // Dependencies may differ at the target: re-prepare (cheap when nothing changed). The branch
+        // has moved either way; a renderer that cannot follow is reported by an `error` event.
+        if let Err(e) = self
+            .apply_write_effect(WriteEffect::ReinstallAndRestart)
+            .await
+        {
+            tracing::warn!(sandbox = %self.id, "the renderer did not follow a rollback: {}", e.message);
+        }
         self.announce
             .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
             .await?;
@@ -211,6 +223,8 @@ impl Actor {
     /// Dependencies changed: install into a new store entry, swap it in, restart the renderer.
     /// `studio.json` changed: regenerate `.studio/` (Vite reloads itself). Anything else: nothing,
     /// Vite's hot update carries it to the page.
+    ///
+    /// Every failure is announced as an `error` event before it is returned.
     async fn apply_write_effect(&mut self, effect: WriteEffect) -> Result<(), ManagerError> {
         match effect {
             // Vite's hot update carries the change to the page by itself.
@@ -221,7 +235,14 @@ impl Actor {
             WriteEffect::Reserved => return Ok(()),
             WriteEffect::Regenerate | WriteEffect::ReinstallAndRestart => {}
         }
-        let prepared = self.shared.renderer.prepare(&self.renderer_spec()).await?;
+        let prepared = match self.shared.renderer.prepare(&self.renderer_spec()).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let e = ManagerError::from(e).during("renderer preparation");
+                self.announce.error(&e.message).await;
+                return Err(e);
+            }
+        };
         if prepared.report.needs_restart() && self.status.has_renderer() {
             self.set_status(SandboxStatus::Restarting).await;
             let result = self.requested_restart().await;
