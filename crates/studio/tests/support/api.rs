@@ -27,26 +27,31 @@ impl Answer {
     /// Asserts an error answer: the status, exactly the keys `error` (a non-empty message) and
     /// `code`, and the code. Returns the message.
     pub fn expect_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(
-            self.status, status,
-            "unexpected answer: {} {}",
-            self.status, self.text
-        );
-        let object = self
-            .body
-            .as_object()
-            .unwrap_or_else(|| panic!("not a JSON object: {}", self.text));
+        self.check_error(status, code)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Answer::expect_error`] without the panic.
+    pub fn check_error(&self, status: u16, code: &str) -> Result<String, String> {
+        let wrong = |what: &str| Err(format!("{what}: {} {}", self.status, self.text));
+        if self.status != status {
+            return wrong(&format!("expected status {status}"));
+        }
+        let Some(object) = self.body.as_object() else {
+            return wrong("not a JSON object");
+        };
         let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["code", "error"], "error body: {}", self.text);
-        assert_eq!(self.body["code"], code, "error body: {}", self.text);
-        let message = self.body["error"].as_str().unwrap_or_default().to_owned();
-        assert!(
-            !message.trim().is_empty(),
-            "empty error message: {}",
-            self.text
-        );
-        message
+        if keys != ["code", "error"] {
+            return wrong("expected exactly `error` and `code`");
+        }
+        if self.body["code"] != code {
+            return wrong(&format!("expected code {code}"));
+        }
+        match self.body["error"].as_str() {
+            Some(message) if !message.trim().is_empty() => Ok(message.to_owned()),
+            _ => wrong("expected a message in `error`"),
+        }
     }
 }
 

@@ -1,0 +1,125 @@
+//! The server's own restarts: after SIGTERM the next start brings the sandbox back on the same
+//! port and URL; after SIGKILL the renderer keeps serving and the next start re-adopts the very same
+//! processes.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use support::api::commit_hashes;
+use support::server::DataDir;
+use support::{Remote, ServerConfig, Studio, port_of, procs, renderer_serves};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxes_survive_a_clean_restart_and_a_crash_of_the_server() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("recovery-");
+    let config = ServerConfig::new(&data);
+    let first = Studio::start(&config);
+    let api = first.api();
+    let created = api.create_ok(&remote.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap().to_owned();
+    let renderer_url = created["renderer_url"].as_str().unwrap().to_owned();
+    let port = port_of(&renderer_url);
+    let edit = api
+        .write_file(
+            &id,
+            "src/components/Alert.tsx",
+            "export const Alert = () => null;\n",
+            "Quiet alert",
+        )
+        .await;
+    let hashes = vec![edit.expect(200)["commit_hash"].as_str().unwrap().to_owned()];
+    let before_stop = procs::listening_pids(port);
+    let group = procs::pgid_of(*before_stop.iter().next().unwrap()).unwrap();
+
+    // --- SIGTERM: a clean stop takes the renderers down with it ---
+    let (exit, log) = first.terminate();
+    assert!(
+        exit.success(),
+        "studio exited with {exit} on SIGTERM:\n{log}"
+    );
+    assert!(
+        procs::connection_refused(port),
+        "a renderer outlived the clean shutdown"
+    );
+    assert_eq!(procs::group_members(group), Vec::<u32>::new());
+
+    // --- the next start brings the sandbox back, running, on the same port and URL ---
+    let second = Studio::start(&config);
+    let api = second.api();
+    let status = api.status_of(&id).await;
+    assert_eq!(status["status"], "running", "{status}");
+    assert_eq!(status["renderer_url"], renderer_url.as_str());
+    assert_eq!(commit_hashes(&status), hashes);
+    assert_eq!(
+        status["websocket_url"],
+        format!("{}/api/v1/sandboxes/{id}/ws", second.ws_base()),
+        "the WebSocket URL names the new server"
+    );
+    renderer_serves(&renderer_url).await.unwrap();
+    let serving: BTreeSet<u32> = procs::listening_pids(port);
+    assert!(
+        !serving.is_empty() && serving.is_disjoint(&before_stop),
+        "{before_stop:?} -> {serving:?}"
+    );
+
+    // --- SIGKILL: nobody stops the renderer; it keeps serving on its own ---
+    second.kill();
+    renderer_serves(&renderer_url).await.unwrap();
+    assert_eq!(procs::listening_pids(port), serving);
+
+    // --- the next start re-adopts it: same processes, nothing started twice ---
+    let third = Studio::start(&config);
+    let api = third.api();
+    let status = api.status_of(&id).await;
+    assert_eq!(status["status"], "running", "{status}");
+    assert_eq!(status["renderer_url"], renderer_url.as_str());
+    assert_eq!(
+        procs::listening_pids(port),
+        serving,
+        "the renderer was restarted, not re-adopted"
+    );
+    renderer_serves(&renderer_url).await.unwrap();
+    assert!(
+        third.log().contains("re-adopted"),
+        "the server did not say it re-adopted the renderer:\n{}",
+        third.log()
+    );
+
+    // The adopted renderer is really managed: edits commit, stop releases the port.
+    let adopted_group = procs::pgid_of(*serving.iter().next().unwrap()).unwrap();
+    let edit = api
+        .write_file(
+            &id,
+            "src/components/Alert.tsx",
+            "export const Alert = () => <p/>;\n",
+            "Alert again",
+        )
+        .await;
+    edit.expect(200);
+    assert_eq!(commit_hashes(&api.status_of(&id).await).len(), 2);
+    api.control(&id, "stop").await.expect(200);
+    support::eventually(
+        "the adopted renderer to stop",
+        Duration::from_secs(30),
+        async || {
+            if procs::connection_refused(port) {
+                Ok(())
+            } else {
+                Err(format!("{:?}", procs::listening_pids(port)))
+            }
+        },
+    )
+    .await;
+    // (Its processes are no children of this server: once they exit they may linger as zombies
+    // of whoever reaps orphans here, which hold nothing; "gone" means not alive.)
+    assert_eq!(
+        procs::group_members(adopted_group),
+        Vec::<u32>::new(),
+        "the adopted renderer survived stop"
+    );
+}
