@@ -55,6 +55,7 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, path, "the renderer did not follow an edit: {}", e.message);
         }
+        self.retry_failed_renderer().await;
         self.shared
             .metrics
             .execute_took(started.elapsed().as_secs_f64());
@@ -108,6 +109,7 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, "the renderer did not follow a rollback: {}", e.message);
         }
+        self.retry_failed_renderer().await;
         self.announce
             .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
             .await?;
@@ -203,6 +205,19 @@ impl Actor {
         self.set_status(SandboxStatus::Starting).await;
         let result = self.unit.start().await;
         self.after_start(result).await
+    }
+
+    /// A renderer that crashed out (`failed`: Vite cannot start on what the checkout holds, e.g. a
+    /// package.json that is not JSON) gets one more start after each edit or rollback, which may
+    /// be the fix. Without this the sandbox would stay `failed` until someone calls `start`. A start
+    /// that fails again is announced like any other (`error` event) and costs one attempt.
+    async fn retry_failed_renderer(&mut self) {
+        if self.status != SandboxStatus::Failed {
+            return;
+        }
+        if let Err(e) = self.start().await {
+            tracing::info!(sandbox = %self.id, "the renderer still does not start: {}", e.message);
+        }
     }
 
     async fn after_start(&mut self, result: Result<(), ManagerError>) -> Result<(), ManagerError> {
