@@ -19,6 +19,14 @@ have_cmd git || need+=(git)
 have_cmd node || need+=(nodejs npm)
 have_cmd python3 || need+=(python3)
 
+# Each Vite renderer (and each Chromium) holds inotify instances; Debian's default of 128 per user
+# runs out when the suite runs many renderers in parallel, and a Vite whose watcher cannot start
+# silently serves stale files. Raise it (root only; the setting is the kernel's, not the project's).
+want_inotify=1024
+if [ "$(id -u)" -eq 0 ] && [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt "$want_inotify" ]; then
+  sysctl -qw fs.inotify.max_user_instances=$want_inotify && echo "fs.inotify.max_user_instances raised to $want_inotify"
+fi
+
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

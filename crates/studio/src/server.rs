@@ -132,6 +132,7 @@ pub async fn start(
     let url = database_url(&data_dir, args.database_url.as_deref());
     // The store's error names the URL (password redacted) and the reason.
     let store = studio_store::connect(&url).await?;
+    warn_if_few_inotify_instances();
 
     let listener = TcpListener::bind(args.listen)
         .await
@@ -241,4 +242,23 @@ pub fn example_repository() -> Result<PathBuf> {
         .iter()
         .find_map(|c| std::fs::canonicalize(c).ok())
         .context("cannot find examples/design-system")
+}
+
+/// Each renderer's file watcher takes an inotify instance; when the per-user limit runs out, a new
+/// Vite starts without watching and serves stale files. Say so at start-up rather than leave a
+/// designer wondering why edits stopped showing.
+fn warn_if_few_inotify_instances() {
+    const COMFORTABLE: u64 = 512;
+    let Ok(text) = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_instances") else {
+        return;
+    };
+    if let Ok(limit) = text.trim().parse::<u64>()
+        && limit < COMFORTABLE
+    {
+        tracing::warn!(
+            limit,
+            "fs.inotify.max_user_instances is low: every renderer (Vite) needs one, and a renderer \
+             without one serves stale files; raise it with `sysctl -w fs.inotify.max_user_instances={COMFORTABLE}`"
+        );
+    }
 }
