@@ -4,6 +4,10 @@
 //! WebSocket clients (browsers cannot set headers on `new WebSocket`) may pass `?token=` instead.
 //! `/healthz`, `/readyz` and `/metrics` are mounted outside this layer and stay open.
 //!
+//! The renderer page of a sandbox connects to that sandbox's WebSocket with a *socket token*
+//! (`?token=`, see [`studio_sandbox::socket_token`]) instead: it opens that one stream and nothing
+//! else, so a page viewer never holds the API token.
+//!
 //! The comparison is constant-time (`subtle`), so response timing reveals nothing about how much of a
 //! guess was right.
 
@@ -32,6 +36,22 @@ impl ApiToken {
     fn matches(&self, candidate: &str) -> bool {
         self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
+
+    /// Whether `candidate` is the socket token of the sandbox whose WebSocket `request` upgrades to
+    /// (`…/sandboxes/{id}/ws`). Only `?token=` of an upgrade gets here (see [`query_token`]).
+    fn opens_socket(&self, request: &Request, candidate: &str) -> bool {
+        let mut segments = request.uri().path().rsplit('/');
+        let (Some("ws"), Some(id), Some("sandboxes")) =
+            (segments.next(), segments.next(), segments.next())
+        else {
+            return false;
+        };
+        let Ok(id) = id.parse::<studio_core::SandboxId>() else {
+            return false;
+        };
+        let expected = studio_sandbox::socket_token(&self.0, &id);
+        expected.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
 }
 
 impl std::fmt::Debug for ApiToken {
@@ -52,6 +72,7 @@ pub async fn require_token(
     let presented = bearer(&request).or_else(|| query_token(&request));
     match presented {
         Some(candidate) if token.matches(&candidate) => Ok(next.run(request).await),
+        Some(candidate) if token.opens_socket(&request, &candidate) => Ok(next.run(request).await),
         Some(_) => Err(unauthorized("the API token is wrong")),
         None => Err(unauthorized(
             "this server requires an API token: send `Authorization: Bearer <token>` (WebSocket: or `?token=`)",

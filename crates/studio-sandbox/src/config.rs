@@ -40,6 +40,9 @@ pub struct PublicUrls {
     pub api_base: String,
     /// Host renderers are reached on (they bind 127.0.0.1).
     pub renderer_host: String,
+    /// `STUDIO_API_TOKEN`, if the API requires one: the renderer page then gets a socket token
+    /// for its own sandbox (see [`crate::socket_token`]), never this.
+    pub api_token: Option<SecretToken>,
 }
 
 impl PublicUrls {
@@ -47,6 +50,7 @@ impl PublicUrls {
         Self {
             api_base: api_base.into().trim_end_matches('/').to_owned(),
             renderer_host: "127.0.0.1".into(),
+            api_token: None,
         }
     }
 
@@ -63,6 +67,16 @@ impl PublicUrls {
             self.api_base.clone()
         };
         format!("{ws_base}/api/v1/sandboxes/{id}/ws")
+    }
+
+    /// The WebSocket URL the renderer page connects to: [`PublicUrls::websocket`], plus the
+    /// sandbox's socket token when the API requires a token.
+    pub fn renderer_socket(&self, id: &SandboxId) -> String {
+        let url = self.websocket(id);
+        match &self.api_token {
+            Some(token) => format!("{url}?token={}", crate::socket_token(token.expose(), id)),
+            None => url,
+        }
     }
 }
 

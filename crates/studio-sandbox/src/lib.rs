@@ -27,6 +27,7 @@ mod request;
 mod runtime;
 mod shared;
 mod snapshot;
+mod socket_auth;
 
 pub use config::{ManagerConfig, PublicUrls};
 pub use error::{ErrorKind, ManagerError};
@@ -34,6 +35,7 @@ pub use manager::Manager;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
 pub use runtime::LogEntry;
 pub use snapshot::SandboxSnapshot;
+pub use socket_auth::socket_token;
 
 /// Every git failure, classified for the API. 404 stays reserved for unknown sandboxes: a
 /// missing file or commit inside a sandbox is a 422 naming what was missing.

@@ -145,6 +145,7 @@ pub async fn start(
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
     config.npm_cache = args.npm_cache.clone();
+    config.urls.api_token = api_token.clone();
     let manager = Manager::open(config, store).await?;
 
     let api = studio_api::ApiConfig {

@@ -90,6 +90,38 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
     let mut by_query = WsClient::connect(&format!("{ws_url}?token={TOKEN}"), None)
         .await
         .unwrap();
+
+    // --- the renderer page gets a token that opens its own sandbox's stream, and nothing else ---
+    let renderer_url = body["renderer_url"].as_str().unwrap();
+    let generated = reqwest::get(format!("{renderer_url}.studio/src/generated.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    bodies.push(generated.clone());
+    let socket_url = generated
+        .split_once("socketUrl: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(url, _)| url.to_owned())
+        .unwrap_or_else(|| panic!("no socketUrl in the page's module:\n{generated}"));
+    let page_token = socket_url
+        .strip_prefix(&format!("{ws_url}?token="))
+        .unwrap_or_else(|| panic!("the page's socket URL {socket_url} has no token"))
+        .to_owned();
+    let mut page = WsClient::connect(&socket_url, None).await.unwrap();
+    let with_page_token = anonymous.with_token(Some(&page_token));
+    with_page_token
+        .get("/api/v1/sandboxes")
+        .await
+        .expect_error(401, "unauthorized");
+    with_page_token
+        .sandbox(id)
+        .await
+        .expect_error(401, "unauthorized");
+    let elsewhere = socket_url.replace(id, "sb_00000000000000ff");
+    let refused = WsClient::connect(&elsewhere, None).await.err().unwrap();
+    assert_eq!(refused.status, 401, "another sandbox's stream: {refused:?}");
     // Both are real subscriptions: an edit reaches them.
     let edit = authorized
         .write_file(
@@ -100,7 +132,7 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
         )
         .await;
     let hash = edit.expect(200)["commit_hash"].as_str().unwrap().to_owned();
-    for client in [&mut by_header, &mut by_query] {
+    for client in [&mut by_header, &mut by_query, &mut page] {
         let commit = client
             .next_of("commit", std::time::Duration::from_secs(30))
             .await;

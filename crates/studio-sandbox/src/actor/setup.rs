@@ -127,7 +127,7 @@ pub(crate) fn renderer_spec(
     studio_renderer::SandboxSpec {
         checkout: checkout.to_path_buf(),
         sandbox_id: id.clone(),
-        socket_url: url::Url::parse(&shared.config.urls.websocket(id)).ok(),
+        socket_url: url::Url::parse(&shared.config.urls.renderer_socket(id)).ok(),
         port,
         overrides: studio_renderer::RendererOverrides::from_config(config),
     }
