@@ -128,6 +128,7 @@ pub async fn start(
             args.timeout_hours
         );
     }
+    raise_open_file_limit();
     let template_dir = template_dir(args.template_dir.as_deref())?;
     let url = database_url(&data_dir, args.database_url.as_deref());
     // The store's error names the URL (password redacted) and the reason.
@@ -209,6 +210,29 @@ pub async fn serve(
     println!("listening on http://{}", running.addr);
     shutdown_signal().await;
     running.stop().await
+}
+
+/// Raises the soft limit of open files to the hard limit.
+///
+/// Every WebSocket client is a file descriptor, and so is every renderer's pipe: a server meant for
+/// a thousand clients cannot live with the common default soft limit of 1,024. The hard limit is
+/// the administrator's word and stays; the soft one is only a default.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    /// Linux's default `fs.nr_open`: the most a process may ask for when the hard limit is unlimited.
+    const NR_OPEN: u64 = 1 << 20;
+    let Rlimit { current, maximum } = getrlimit(Resource::Nofile);
+    let target = maximum.unwrap_or(NR_OPEN);
+    if current.is_some_and(|soft| soft < target) {
+        let raised = Rlimit {
+            current: Some(target),
+            maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::debug!(from = current, to = target, "raised the open files limit"),
+            Err(e) => tracing::warn!("could not raise the open files limit above {current:?}: {e}"),
+        }
+    }
 }
 
 /// The template next to the binary's sources (a checkout), or `./studio-template`.

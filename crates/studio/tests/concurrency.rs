@@ -1,22 +1,40 @@
-//! Ten sandboxes created at once on one server all come up, each on its own port.
+//! Ten sandboxes created at once on one server all come up, each on its own port; and a server
+//! started with a low soft limit of open files still takes hundreds of WebSocket clients.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::json;
 use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, port_of, procs, renderer_serves};
+use support::{Remote, ServerConfig, Studio, WsClient, port_of, procs, renderer_serves};
 
 const SANDBOXES: usize = 10;
+const CLIENTS: usize = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_sandboxes_created_concurrently_all_run_on_distinct_ports() {
     let remote = Remote::new().await;
     let data = DataDir::new("concurrency-");
-    let studio = Studio::start(&ServerConfig::new(&data));
+    // Started the way many service managers start it: 256 open files allowed, more on request.
+    let mut config = ServerConfig::new(&data);
+    config.launcher = ["prlimit", "--nofile=256:8192", "--"]
+        .map(String::from)
+        .to_vec();
+    let studio = Studio::start(&config);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", studio.pid())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["8192", "8192"],
+        "the server raises its soft limit to the hard one: {open_files}"
+    );
     let api = studio.api();
     let request = json!({"repository": remote.url(), "branch": "main"});
 
@@ -56,6 +74,21 @@ async fn ten_sandboxes_created_concurrently_all_run_on_distinct_ports() {
         .map(|&p| *procs::listening_pids(p).iter().next().unwrap())
         .collect();
     assert_eq!(leaders.len(), SANDBOXES);
+
+    // More WebSocket clients than the soft limit the server was started with.
+    let ws_url = created[0]["websocket_url"].as_str().unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(WsClient::connect(ws_url, None).await.unwrap());
+    }
+    clients[0]
+        .send(&json!({"type": "component-selected", "payload": {"component": "Card"}}))
+        .await;
+    for client in &mut clients {
+        let event = client.event(Duration::from_secs(60)).await;
+        assert_eq!(event["payload"]["component"], "Card");
+    }
+    drop(clients);
 
     // And all go away together.
     let paths: Vec<String> = ids

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub env: BTreeMap<String, String>,
     /// The token the test's [`Api`] sends (normally the same as `STUDIO_API_TOKEN`).
     pub client_token: Option<String>,
+    /// A command the server is started through (`prlimit …`), if any.
+    pub launcher: Vec<String>,
 }
 
 impl ServerConfig {
@@ -80,6 +82,7 @@ impl ServerConfig {
             data_dir: data.path().to_path_buf(),
             env,
             client_token: None,
+            launcher: Vec::new(),
         }
     }
 
@@ -118,7 +121,15 @@ pub struct Studio {
 
 impl Studio {
     pub fn start(config: &ServerConfig) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_studio"));
+        let binary = env!("CARGO_BIN_EXE_studio");
+        let mut command = match config.launcher.split_first() {
+            Some((launcher, args)) => {
+                let mut command = Command::new(launcher);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&config.data_dir)
