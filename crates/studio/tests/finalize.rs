@@ -9,7 +9,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::api::commit_hashes;
-use support::prism::{PrismPeer, free_port};
+use support::prism::PrismPeer;
 use support::server::DataDir;
 use support::{Api, Remote, ServerConfig, Studio, port_of, procs, renderer_serves};
 
@@ -71,7 +71,7 @@ async fn finalize_pushes_opens_the_pull_request_and_survives_github_being_down()
     let remote = Remote::new().await;
     let data = DataDir::new("finalize-");
     // GitHub is down at first: nothing listens on its port yet.
-    let github_port = free_port().unwrap();
+    let github_port = support::reserved_port();
     let studio = Studio::start(
         &ServerConfig::new(&data)
             .env(

@@ -83,6 +83,21 @@ pub async fn renderer_serves(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A port that is free now and that nothing will take by accident before a test binds it later:
+/// above the kernel's ephemeral range (32768–60999, where outgoing connections get their ports)
+/// and above the renderer ranges the test servers use (10000–30999).
+pub fn reserved_port() -> u16 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize
+        ^ std::process::id() as usize;
+    (0..4000)
+        .map(|i| 61_000 + ((seed + i * 7) % 4000) as u16)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .unwrap()
+}
+
 /// The port of a `http://127.0.0.1:PORT/` URL.
 pub fn port_of(url: &str) -> u16 {
     url::Url::parse(url).unwrap().port().unwrap()
