@@ -9,7 +9,8 @@
 // and deleted component files reach `import.meta.glob`), its tsconfig `paths`, `public/` and CSS
 // resolve exactly as in the repository's own tooling, and globs read like the user wrote them.
 // The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { depsSeed } from "./deps-seed.mjs";
 import { lateWrites } from "./late-writes.mjs";
 
@@ -18,8 +19,18 @@ const settings = readJson("./settings.json");
 const warmup = readJson("./warmup.json");
 const pagePath = `/${settings.studioDir}/index.html`;
 
-/** Studio's readiness probe: answers as soon as Vite serves, without transforming anything. */
+/** Studio's readiness probe: answers once Vite serves *and* its file watcher has finished the
+ * initial scan, without transforming anything. Before the scan completes, an edit is never seen
+ * (the watcher has no baseline for it) while the warmed-up module stays cached, so a sandbox that
+ * reported ready too early could keep serving a stale file for good. Under load the scan can take
+ * longer than the first HTTP answer. */
 const HEALTH_PATH = "/__studio/health";
+/** Studio tells the renderer which files it just wrote (`?path=` repeated, repository-relative),
+ * or, without a path (after a rollback), that any module may be stale. It never has to rely on the
+ * file watcher noticing its own writes in time. */
+const REFRESH_PATH = "/__studio/refresh";
+/** If the watcher's `ready` event was missed (or watching is off), readiness waits no longer. */
+const WATCHER_READY_FALLBACK_MS = 5000;
 
 /** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there, and
  * the health endpoint; once listening, transforms Vite's client (the first module every page
@@ -28,6 +39,13 @@ function studioPage() {
   return {
     name: "studio:page",
     configureServer(server) {
+      let watching = false;
+      server.watcher?.once("ready", () => {
+        watching = true;
+      });
+      setTimeout(() => {
+        watching = true;
+      }, WATCHER_READY_FALLBACK_MS).unref();
       server.httpServer?.once("listening", () => {
         server.warmupRequest("/@vite/client");
       });
@@ -35,9 +53,27 @@ function studioPage() {
         const url = req.url ?? "/";
         const queryAt = url.indexOf("?");
         const path = queryAt === -1 ? url : url.slice(0, queryAt);
-        if (path === HEALTH_PATH) {
+        if (path === REFRESH_PATH && req.method === "POST") {
+          const files = new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)).getAll("path");
+          if (files.length === 0) {
+            for (const environment of Object.values(server.environments ?? {})) {
+              environment.moduleGraph?.invalidateAll?.();
+            }
+            server.moduleGraph?.invalidateAll?.();
+          }
+          for (const file of files) {
+            const absolute = resolvePath(settings.root, file);
+            if (!absolute.startsWith(settings.root)) continue;
+            server.watcher.emit(existsSync(absolute) ? "change" : "unlink", absolute);
+          }
           res.setHeader("Cache-Control", "no-store");
           res.end("ok");
+          return;
+        }
+        if (path === HEALTH_PATH) {
+          res.setHeader("Cache-Control", "no-store");
+          res.statusCode = watching ? 200 : 503;
+          res.end(watching ? "ok" : "watcher starting");
           return;
         }
         if (path === "/" || path === "/index.html") {

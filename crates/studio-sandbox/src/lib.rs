@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod manager;
 mod metrics;
+mod refresh;
 mod replay;
 mod request;
 mod runtime;

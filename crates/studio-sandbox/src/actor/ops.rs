@@ -55,6 +55,7 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, path, "the renderer did not follow an edit: {}", e.message);
         }
+        crate::refresh::refresh(self.port, &[path.as_str()]).await;
         self.retry_failed_renderer().await;
         self.shared
             .metrics
@@ -109,6 +110,8 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, "the renderer did not follow a rollback: {}", e.message);
         }
+        // Many files may have changed: every module is re-read from disk on the reload below.
+        crate::refresh::refresh(self.port, &[]).await;
         self.retry_failed_renderer().await;
         self.announce
             .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
