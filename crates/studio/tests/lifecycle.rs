@@ -132,12 +132,7 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         std::fs::read_to_string(&on_disk).unwrap(),
         button_source("version-2")
     );
-    eventually(
-        "Vite to serve the last edit",
-        Duration::from_secs(30),
-        async || renderer_module_contains(&renderer_url, "version-2").await,
-    )
-    .await;
+    // (What the renderer serves after edits and rollbacks is the next test's subject.)
 
     // --- rollback by steps: the list shrinks, the file is the one of the target ---
     let rolled = api.rollback(&id, &json!({"steps": 1})).await;
@@ -149,13 +144,6 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         std::fs::read_to_string(&on_disk).unwrap(),
         button_source("version-1")
     );
-    eventually(
-        "Vite to serve the rolled-back file",
-        Duration::from_secs(30),
-        async || renderer_module_contains(&renderer_url, "version-1").await,
-    )
-    .await;
-
     // By hash, two steps back at once; then forward again: rolled-back commits are not lost.
     let rolled = api.rollback(&id, &json!({"commit_hash": hashes[0]})).await;
     assert_eq!(rolled.expect(200)["current_hash"], hashes[0].as_str());
@@ -235,4 +223,38 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
     );
     let list = api.get("/api/v1/sandboxes").await;
     assert_eq!(list.expect(200)["sandboxes"], json!([]));
+}
+
+/// A design tool writes as soon as create answers, often several times in a row, and rolls back.
+/// Studio answers 201 once the renderer is up, so from then on the page must follow every change:
+/// Vite must serve the checkout's current file, never a version it transformed earlier (for
+/// instance while warming up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_renderer_serves_every_edit_and_rollback_made_right_after_create() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("first-edit-");
+    let studio = Studio::start(&ServerConfig::new(&data));
+    let api = studio.api();
+    let created = api.create_ok(&remote.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap();
+    let renderer_url = created["renderer_url"].as_str().unwrap();
+    for n in 0..3 {
+        let source = button_source(&format!("version-{n}"));
+        api.write_file(id, BUTTON, &source, &format!("Edit {n}"))
+            .await
+            .expect(200);
+    }
+    eventually(
+        "Vite to serve the last of three quick edits",
+        Duration::from_secs(30),
+        async || renderer_module_contains(renderer_url, "version-2").await,
+    )
+    .await;
+    api.rollback(id, &json!({"steps": 1})).await.expect(200);
+    eventually(
+        "Vite to serve the rolled-back file",
+        Duration::from_secs(30),
+        async || renderer_module_contains(renderer_url, "version-1").await,
+    )
+    .await;
 }
