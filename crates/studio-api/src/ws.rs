@@ -34,7 +34,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct WsQuery {
     /// Replay every event with a larger sequence number first.
     since: Option<u64>,
-    /// The API token, for clients that cannot set headers.
+    /// The API token, for clients that cannot set headers; or the sandbox's socket token, which
+    /// Studio gives the renderer page (it opens this one stream only).
     #[allow(dead_code)]
     token: Option<String>,
 }
