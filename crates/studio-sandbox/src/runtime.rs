@@ -215,6 +215,12 @@ impl RendererUnit {
     }
 }
 
+/// The supervisor's name for a sandbox's renderer: the one place it is spelled out, so the spec
+/// and the log lookups can never disagree.
+fn unit_name(id: &SandboxId) -> String {
+    format!("{id}-renderer")
+}
+
 /// The supervisor's description of a renderer.
 fn unit_spec(
     config: &ManagerConfig,
@@ -227,7 +233,7 @@ fn unit_spec(
     liveness.period = Duration::from_secs(5);
     liveness.failure_threshold = 3;
     UnitSpec {
-        name: format!("{id}-renderer"),
+        name: unit_name(id),
         program: launch.program.to_string_lossy().into_owned(),
         args: launch.args,
         cwd: launch.cwd,
@@ -250,7 +256,7 @@ fn supervisor_error(e: studio_supervisor::SupervisorError) -> ManagerError {
 
 /// Logs of a sandbox's renderer, if it has one registered.
 pub(crate) fn logs(shared: &Shared, id: &SandboxId, limit: usize) -> Vec<LogEntry> {
-    match shared.supervisor.unit(&format!("{id}-renderer")) {
+    match shared.supervisor.unit(&unit_name(id)) {
         Some(unit) => unit.logs(limit).into_iter().map(LogEntry::from).collect(),
         None => Vec::new(),
     }
@@ -261,7 +267,7 @@ pub(crate) fn follow_logs(
     id: &SandboxId,
     limit: usize,
 ) -> Option<(Vec<LogEntry>, broadcast::Receiver<LogEntry>)> {
-    let unit = shared.supervisor.unit(&format!("{id}-renderer"))?;
+    let unit = shared.supervisor.unit(&unit_name(id))?;
     // Subscribe before reading the backlog so no line falls between the two.
     let mut live = unit.subscribe_logs();
     let backlog: Vec<LogEntry> = unit.logs(limit).into_iter().map(LogEntry::from).collect();
