@@ -5,9 +5,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::commit::CommitPattern;
+use crate::defaults;
 
-/// Components rendered when neither the request nor `studio.json` names any.
-pub const DEFAULT_COMPONENT_GLOB: &str = "src/components/**/*.{tsx,jsx}";
+/// Components rendered when neither the request nor `studio.json` names any: another name for
+/// [`defaults::COMPONENT_GLOB`], kept for the crates that use it under this name.
+pub const DEFAULT_COMPONENT_GLOB: &str = defaults::COMPONENT_GLOB;
 
 /// Everything about a sandbox that the create request (or the server's defaults) decides and that
 /// must survive a server restart.
@@ -35,9 +37,9 @@ impl Default for SandboxConfig {
         Self {
             auto_commit: true,
             commit_pattern: CommitPattern::default(),
-            timeout: Duration::from_secs(4 * 3600),
-            max_restarts: 3,
-            components: vec![DEFAULT_COMPONENT_GLOB.to_owned()],
+            timeout: defaults::TIMEOUT,
+            max_restarts: defaults::MAX_RESTARTS,
+            components: vec![defaults::COMPONENT_GLOB.to_owned()],
             github_repo: None,
             setup: Vec::new(),
             wrapper: None,

@@ -6,6 +6,7 @@
 
 pub mod commit;
 pub mod config;
+pub mod defaults;
 pub mod event;
 pub mod id;
 pub mod secret;

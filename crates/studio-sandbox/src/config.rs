@@ -1,10 +1,11 @@
-//! Server-wide settings of the manager (from `studio serve`'s flags and environment).
+//! Server-wide settings of the manager (from `studio serve`'s flags and environment), starting
+//! from [`studio_core::defaults`], and the renderer port range those defaults describe.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use studio_core::{SandboxId, SecretToken};
+use studio_core::{SandboxConfig, SandboxId, SecretToken, defaults};
 
 /// Everything the manager needs to know about its environment.
 #[derive(Debug, Clone)]
@@ -81,7 +82,8 @@ impl PublicUrls {
 }
 
 impl ManagerConfig {
-    /// Defaults of API.md for a server whose API is at `api_base`, keeping its data in `data_dir`.
+    /// The defaults of [`studio_core::defaults`] for a server whose API is at `api_base`, keeping
+    /// its data in `data_dir`.
     pub fn new(
         data_dir: impl Into<PathBuf>,
         template_dir: impl Into<PathBuf>,
@@ -90,15 +92,31 @@ impl ManagerConfig {
         Self {
             data_dir: data_dir.into(),
             template_dir: template_dir.into(),
-            port_range: 5173..=5999,
-            default_timeout: Duration::from_secs(4 * 3600),
-            default_max_restarts: 3,
-            github_api_url: "https://api.github.com".into(),
+            port_range: Self::renderer_ports(defaults::RENDERER_FIRST_PORT),
+            default_timeout: defaults::TIMEOUT,
+            default_max_restarts: defaults::MAX_RESTARTS,
+            github_api_url: defaults::GITHUB_API_URL.into(),
             github_token: None,
             urls: PublicUrls::new(api_base),
-            renderer_startup_timeout: Duration::from_secs(60),
-            event_retention: Duration::from_secs(7 * 24 * 3600),
+            renderer_startup_timeout: defaults::RENDERER_STARTUP_TIMEOUT,
+            event_retention: defaults::EVENT_RETENTION,
             npm_cache: None,
+        }
+    }
+
+    /// The renderer ports starting at `first`: [`defaults::RENDERER_PORT_COUNT`] of them, fewer
+    /// when the range would pass 65535.
+    pub fn renderer_ports(first: u16) -> RangeInclusive<u16> {
+        first..=first.saturating_add(defaults::RENDERER_PORT_COUNT - 1)
+    }
+
+    /// What a create request gets for every field it leaves out: this server's timeout and crash
+    /// budget, and [`SandboxConfig::default`] for the rest.
+    pub(crate) fn sandbox_defaults(&self) -> SandboxConfig {
+        SandboxConfig {
+            timeout: self.default_timeout,
+            max_restarts: self.default_max_restarts,
+            ..SandboxConfig::default()
         }
     }
 }
@@ -122,5 +140,13 @@ mod tests {
             PublicUrls::new("http://x").renderer(5173),
             "http://127.0.0.1:5173/"
         );
+    }
+
+    #[test]
+    fn renderers_get_the_documented_port_range() {
+        let config = ManagerConfig::new("/data", "/template", "http://127.0.0.1:7700");
+        assert_eq!(config.port_range, 5173..=6172);
+        assert_eq!(ManagerConfig::renderer_ports(10_000), 10_000..=10_999);
+        assert_eq!(ManagerConfig::renderer_ports(65_000), 65_000..=65_535);
     }
 }

@@ -13,19 +13,28 @@
 //!
 //! Invariants:
 //! * every status change is written to the store before it is announced (event, reply, log);
-//! * a sandbox's mutable state lives in its actor only; requests are serialized through its mailbox;
+//! * a sandbox's mutable state lives in its actor only; requests are serialized through its
+//!   mailbox, one after the other (two restarts are two restarts: duplicates are not merged);
 //! * reads come from the store, so a busy actor never delays a status request.
+//!
+//! Modules, callers first: `manager` (the facade) and `shared` (services and the registry) reach
+//! actors through `handle` only; `actor` owns the state and its run loop; `policy` holds the
+//! inactivity and crash rules; `renderer_unit` is the one door into the supervisor, and
+//! `service_config` turns [`ManagerConfig`] into the lower crates' settings.
 
 mod actor;
 mod announce;
 mod config;
 mod error;
+mod handle;
 mod manager;
 mod metrics;
+mod policy;
 mod refresh;
+mod renderer_unit;
 mod replay;
 mod request;
-mod runtime;
+mod service_config;
 mod shared;
 mod snapshot;
 mod socket_auth;
@@ -33,8 +42,8 @@ mod socket_auth;
 pub use config::{ManagerConfig, PublicUrls};
 pub use error::{ErrorKind, ManagerError};
 pub use manager::Manager;
+pub use renderer_unit::LogEntry;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
-pub use runtime::LogEntry;
 pub use snapshot::SandboxSnapshot;
 pub use socket_auth::socket_token;
 

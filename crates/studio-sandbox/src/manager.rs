@@ -15,12 +15,14 @@ use studio_store::{SandboxFilter, Store};
 use studio_supervisor::Supervisor;
 use tokio::sync::broadcast;
 
-use crate::actor::{self, Command, SandboxHandle};
+use crate::actor;
 use crate::config::ManagerConfig;
 use crate::error::{ErrorKind, ManagerError};
+use crate::handle::{Command, Reply, SandboxHandle};
 use crate::metrics::Metrics;
-use crate::request::{CreateSandbox, Defaults, Execute, RollbackTo};
-use crate::runtime::{self, LogEntry};
+use crate::renderer_unit::{self, LogEntry};
+use crate::request::{CreateSandbox, Execute, RollbackTo};
+use crate::service_config;
 use crate::shared::{Registry, Shared};
 use crate::snapshot::SandboxSnapshot;
 
@@ -33,9 +35,9 @@ pub struct Manager {
 impl Manager {
     /// Builds every service, then recovers the sandboxes the store says were alive.
     pub async fn open(config: ManagerConfig, store: Arc<dyn Store>) -> Result<Self, ManagerError> {
-        let git = GitWorkspace::new(runtime::git_config(&config));
-        let renderer = Renderer::new(runtime::renderer_config(&config))?;
-        let supervisor = Supervisor::new(runtime::supervisor_config(&config));
+        let git = GitWorkspace::new(service_config::git_config(&config));
+        let renderer = Renderer::new(service_config::renderer_config(&config))?;
+        let supervisor = Supervisor::new(service_config::supervisor_config(&config));
         let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
         let shared = Arc::new(Shared {
             config,
@@ -58,10 +60,7 @@ impl Manager {
 
     /// Creates a sandbox and returns once its renderer serves the page.
     pub async fn create(&self, request: CreateSandbox) -> Result<SandboxSnapshot, ManagerError> {
-        let defaults = Defaults {
-            timeout: self.shared.config.default_timeout,
-            max_restarts: self.shared.config.default_max_restarts,
-        };
+        let defaults = self.shared.config.sandbox_defaults();
         let valid = request.validate(&defaults)?;
         let id = SandboxId::from_random(rand::random());
         let actor = actor::setup(&self.shared, id.clone(), valid).await?;
@@ -160,7 +159,7 @@ impl Manager {
     /// The renderer's last `limit` output lines.
     pub async fn logs(&self, id: &str, limit: usize) -> Result<Vec<LogEntry>, ManagerError> {
         let sandbox = self.existing(id).await?;
-        Ok(runtime::logs(&self.shared, &sandbox, limit))
+        Ok(renderer_unit::logs(&self.shared, &sandbox, limit))
     }
 
     /// The last `limit` lines and a live feed of new ones.
@@ -170,7 +169,7 @@ impl Manager {
         limit: usize,
     ) -> Result<(Vec<LogEntry>, broadcast::Receiver<LogEntry>), ManagerError> {
         let sandbox = self.existing(id).await?;
-        runtime::follow_logs(&self.shared, &sandbox, limit).ok_or_else(|| {
+        renderer_unit::follow_logs(&self.shared, &sandbox, limit).ok_or_else(|| {
             ManagerError::conflict("no_renderer", format!("sandbox {id} has no renderer"))
         })
     }
@@ -336,7 +335,7 @@ impl Manager {
         &self,
         id: &str,
         action: &str,
-        make: fn(actor::Reply<()>) -> Command,
+        make: fn(Reply<()>) -> Command,
     ) -> Result<SandboxSnapshot, ManagerError> {
         self.actor(id, action).await?.ask(make).await?;
         self.get(id).await

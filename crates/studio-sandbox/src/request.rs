@@ -15,8 +15,8 @@ pub const COMPONENT_STUDIO: &str = "component-studio";
 
 /// Upper bound for `timeout_hours`: a week. Longer is almost certainly a unit mistake.
 const MAX_TIMEOUT_HOURS: f64 = 24.0 * 7.0;
-/// Upper bound for `max_restarts`.
-const MAX_RESTARTS: u32 = 100;
+/// Upper bound for `max_restarts` (not its default, which the server's [`SandboxConfig`] holds).
+const MAX_RESTARTS_LIMIT: u32 = 100;
 
 /// A create request, as the API received it (all optional fields still optional).
 #[derive(Debug, Clone, Default)]
@@ -34,13 +34,6 @@ pub struct CreateSandbox {
     pub wrapper: Option<String>,
 }
 
-/// Server-wide defaults the request may override.
-#[derive(Debug, Clone)]
-pub struct Defaults {
-    pub timeout: Duration,
-    pub max_restarts: u32,
-}
-
 /// A create request that passed validation.
 #[derive(Debug, Clone)]
 pub struct ValidCreate {
@@ -51,8 +44,9 @@ pub struct ValidCreate {
 }
 
 impl CreateSandbox {
-    /// Checks every field and fills in defaults.
-    pub fn validate(self, defaults: &Defaults) -> Result<ValidCreate, ManagerError> {
+    /// Checks every field and fills in the ones left out from `defaults` (the server's defaults,
+    /// see [`studio_core::defaults`]).
+    pub fn validate(self, defaults: &SandboxConfig) -> Result<ValidCreate, ManagerError> {
         let kind = self.kind.unwrap_or_else(|| COMPONENT_STUDIO.to_owned());
         if kind != COMPONENT_STUDIO {
             return Err(invalid(
@@ -99,16 +93,16 @@ impl CreateSandbox {
         };
         let max_restarts = match self.max_restarts {
             None => defaults.max_restarts,
-            Some(n) if n <= MAX_RESTARTS => n,
+            Some(n) if n <= MAX_RESTARTS_LIMIT => n,
             Some(n) => {
                 return Err(invalid(
                     "invalid_max_restarts",
-                    format!("max_restarts must be at most {MAX_RESTARTS}, got {n}"),
+                    format!("max_restarts must be at most {MAX_RESTARTS_LIMIT}, got {n}"),
                 ));
             }
         };
         let commit_pattern = match self.commit_pattern {
-            None => CommitPattern::default(),
+            None => defaults.commit_pattern.clone(),
             Some(p) if p.trim().is_empty() => {
                 return Err(invalid(
                     "invalid_commit_pattern",
@@ -118,7 +112,7 @@ impl CreateSandbox {
             Some(p) => CommitPattern(p),
         };
         let components = match self.components {
-            None => SandboxConfig::default().components,
+            None => defaults.components.clone(),
             Some(globs) => non_empty_strings("components", globs)?,
         };
         let setup = match self.setup {
@@ -158,7 +152,7 @@ impl CreateSandbox {
             repository,
             branch,
             config: SandboxConfig {
-                auto_commit: self.auto_commit.unwrap_or(true),
+                auto_commit: self.auto_commit.unwrap_or(defaults.auto_commit),
                 commit_pattern,
                 timeout,
                 max_restarts,
@@ -266,10 +260,10 @@ impl RollbackTo {
 mod tests {
     use super::*;
 
-    fn defaults() -> Defaults {
-        Defaults {
+    fn defaults() -> SandboxConfig {
+        SandboxConfig {
             timeout: Duration::from_secs(3600),
-            max_restarts: 3,
+            ..SandboxConfig::default()
         }
     }
 

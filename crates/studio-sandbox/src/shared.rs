@@ -15,8 +15,8 @@ use studio_renderer::Renderer;
 use studio_store::Store;
 use studio_supervisor::Supervisor;
 
-use crate::actor::SandboxHandle;
 use crate::config::ManagerConfig;
+use crate::handle::SandboxHandle;
 use crate::metrics::Metrics;
 
 #[derive(Debug)]

@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use studio_core::{SandboxId, SecretToken};
 use url::Url;
 
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7700";
+/// The server the client talks to unless told otherwise.
+pub const DEFAULT_SERVER: &str = studio_core::defaults::SERVER_URL;
 
 /// Studio: live component-studio sandboxes for design tools.
 #[derive(Debug, Parser)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use studio_core::SecretToken;
+use studio_core::{SecretToken, defaults};
 use studio_sandbox::{Manager, ManagerConfig};
 use tokio::net::TcpListener;
 
@@ -17,10 +17,10 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address of the REST + WebSocket API (port 0 picks a free port).
-    #[arg(long, env = "STUDIO_LISTEN", default_value = "127.0.0.1:7700")]
+    #[arg(long, env = "STUDIO_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
     /// Database, repository caches, sandbox work dirs, dependency caches.
-    #[arg(long, env = "STUDIO_DATA_DIR", default_value = "./.studio")]
+    #[arg(long, env = "STUDIO_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default `sqlite://<data-dir>/studio.db`.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -29,23 +29,19 @@ pub struct ServeArgs {
     #[arg(long, env = "COMPONENT_STUDIO_TEMPLATE_DIR")]
     pub template_dir: Option<PathBuf>,
     /// First port of the range renderers get.
-    #[arg(long, env = "COMPONENT_STUDIO_VITE_PORT", default_value_t = 5173)]
+    #[arg(long, env = "COMPONENT_STUDIO_VITE_PORT", default_value_t = defaults::RENDERER_FIRST_PORT)]
     pub vite_port: u16,
     /// Inactivity timeout in hours (decimal, e.g. 0.002).
-    #[arg(long, env = "COMPONENT_STUDIO_TIMEOUT_HOURS", default_value_t = 4.0)]
+    #[arg(long, env = "COMPONENT_STUDIO_TIMEOUT_HOURS", default_value_t = defaults::TIMEOUT_HOURS)]
     pub timeout_hours: f64,
     /// Crashes tolerated before a sandbox is `failed`.
-    #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = 3)]
+    #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = defaults::MAX_RESTARTS)]
     pub max_restarts: u32,
     /// GitHub REST base URL (GitHub Enterprise, or a test peer).
-    #[arg(
-        long,
-        env = "STUDIO_GITHUB_API_URL",
-        default_value = "https://api.github.com"
-    )]
+    #[arg(long, env = "STUDIO_GITHUB_API_URL", default_value = defaults::GITHUB_API_URL)]
     pub github_api_url: String,
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "STUDIO_MAX_BODY_BYTES", default_value_t = studio_api::DEFAULT_BODY_LIMIT)]
+    #[arg(long, env = "STUDIO_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// npm's download cache for renderer installs; default `<data-dir>/npm-cache`. Several servers
     /// (or test runs) with their own data directories can share one, so only the first install of a
@@ -57,7 +53,7 @@ pub struct ServeArgs {
 /// `studio migrate`
 #[derive(Debug, Clone, Args)]
 pub struct MigrateArgs {
-    #[arg(long, env = "STUDIO_DATA_DIR", default_value = "./.studio")]
+    #[arg(long, env = "STUDIO_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -140,7 +136,7 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let mut config = ManagerConfig::new(&data_dir, template_dir, &format!("http://{addr}"));
-    config.port_range = args.vite_port..=args.vite_port.saturating_add(999);
+    config.port_range = ManagerConfig::renderer_ports(args.vite_port);
     config.default_timeout = Duration::from_secs_f64(args.timeout_hours * 3600.0);
     config.default_max_restarts = args.max_restarts;
     config.github_api_url = args.github_api_url.clone();

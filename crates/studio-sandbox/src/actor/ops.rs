@@ -270,7 +270,7 @@ impl Actor {
     }
 
     pub(super) fn renderer_spec(&self) -> studio_renderer::SandboxSpec {
-        crate::actor::setup::renderer_spec(
+        super::setup::renderer_spec(
             &self.shared,
             &self.id,
             &self.session.info().checkout,

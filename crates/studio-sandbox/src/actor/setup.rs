@@ -11,8 +11,9 @@ use studio_store::{NewSandbox, SandboxFilter, SandboxRecord};
 use super::Actor;
 use crate::announce::Announcer;
 use crate::error::ManagerError;
+use crate::policy::InactivityClock;
+use crate::renderer_unit::RendererUnit;
 use crate::request::ValidCreate;
-use crate::runtime::RendererUnit;
 use crate::shared::Shared;
 
 /// Creates a sandbox: checkout and branch, record, port, renderer preparation and start, ready.
@@ -75,6 +76,7 @@ pub(crate) async fn setup(
     let mut actor = Actor {
         id: id.clone(),
         shared: shared.clone(),
+        clock: InactivityClock::start(req.config.timeout),
         config: req.config,
         repository: req.repository,
         base_branch: session.info().base_branch.clone(),
@@ -84,8 +86,6 @@ pub(crate) async fn setup(
         status: SandboxStatus::Starting,
         crash_restarts: 0,
         unit_restarts_seen: 0,
-        last_activity: tokio::time::Instant::now(),
-        warned: false,
         announce,
     };
     actor.save_runtime().await;
@@ -320,6 +320,7 @@ async fn recover_one(
     let mut actor = Actor {
         id,
         shared: shared.clone(),
+        clock: InactivityClock::start(record.config.timeout),
         config: record.config,
         repository: record.repository,
         base_branch: record.base_branch,
@@ -329,8 +330,6 @@ async fn recover_one(
         status: record.status,
         crash_restarts: record.runtime.restarts,
         unit_restarts_seen: 0,
-        last_activity: tokio::time::Instant::now(),
-        warned: false,
         announce,
     };
     actor.save_runtime().await;

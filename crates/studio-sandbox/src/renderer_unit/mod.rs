@@ -1,46 +1,24 @@
-//! The renderer as a supervised unit, and the settings handed to the lower crates.
+//! The renderer as a supervised unit: [`RendererUnit`], the one door from the manager into
+//! `studio-supervisor`, and the mapping from unit states to sandbox statuses ([`UnitPhase`]).
 //!
-//! Every call into `studio-supervisor` from the manager goes through [`RendererUnit`], so the
-//! mapping between unit states and sandbox statuses lives in one place.
+//! What the unit is made of lives in [`spec`]; its output, as the API reads it, in [`logs`].
+
+mod logs;
+mod spec;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use studio_core::{SandboxConfig, SandboxId, SandboxStatus};
 use studio_renderer::LaunchSpec;
-use studio_supervisor::{
-    AdoptionRecord, Liveness, LogLine, LogStream, Probe, RestartPolicy, Unit, UnitSpec, UnitState,
-    UnitStatus,
-};
-use time::OffsetDateTime;
-use tokio::sync::{broadcast, watch};
+use studio_supervisor::{AdoptionRecord, Unit, UnitState, UnitStatus};
+use tokio::sync::watch;
 
-use crate::config::ManagerConfig;
+pub use logs::LogEntry;
+pub(crate) use logs::{follow_logs, logs};
+use spec::unit_spec;
+
 use crate::error::{ErrorKind, ManagerError};
 use crate::shared::Shared;
-
-/// One line of renderer output, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEntry {
-    pub timestamp: OffsetDateTime,
-    /// `stdout` or `stderr`.
-    pub stream: &'static str,
-    pub line: String,
-}
-
-impl From<LogLine> for LogEntry {
-    fn from(l: LogLine) -> Self {
-        let stream = match l.stream {
-            LogStream::Stdout => "stdout",
-            LogStream::Stderr => "stderr",
-        };
-        Self {
-            timestamp: l.at,
-            stream,
-            line: l.text,
-        }
-    }
-}
 
 /// A change of the renderer as the actor sees it.
 #[derive(Debug, Clone, Copy)]
@@ -215,98 +193,6 @@ impl RendererUnit {
     }
 }
 
-/// The supervisor's name for a sandbox's renderer: the one place it is spelled out, so the spec
-/// and the log lookups can never disagree.
-fn unit_name(id: &SandboxId) -> String {
-    format!("{id}-renderer")
-}
-
-/// The supervisor's description of a renderer.
-fn unit_spec(
-    config: &ManagerConfig,
-    id: &SandboxId,
-    launch: LaunchSpec,
-    sandbox: &SandboxConfig,
-) -> UnitSpec {
-    let readiness = Probe::http(launch.readiness_url.as_str());
-    let mut liveness = Liveness::new(readiness.clone());
-    liveness.period = Duration::from_secs(5);
-    liveness.failure_threshold = 3;
-    UnitSpec {
-        name: unit_name(id),
-        program: launch.program.to_string_lossy().into_owned(),
-        args: launch.args,
-        cwd: launch.cwd,
-        env: launch.env,
-        port: Some(launch.port),
-        readiness: Some(readiness),
-        startup_timeout: config.renderer_startup_timeout,
-        liveness: Some(liveness),
-        restart: RestartPolicy {
-            max_crashes: sandbox.max_restarts,
-            ..RestartPolicy::default()
-        },
-        ..UnitSpec::default()
-    }
-}
-
 fn supervisor_error(e: studio_supervisor::SupervisorError) -> ManagerError {
     ManagerError::new(ErrorKind::Upstream, "renderer_error", e.to_string())
-}
-
-/// Logs of a sandbox's renderer, if it has one registered.
-pub(crate) fn logs(shared: &Shared, id: &SandboxId, limit: usize) -> Vec<LogEntry> {
-    match shared.supervisor.unit(&unit_name(id)) {
-        Some(unit) => unit.logs(limit).into_iter().map(LogEntry::from).collect(),
-        None => Vec::new(),
-    }
-}
-
-pub(crate) fn follow_logs(
-    shared: &Shared,
-    id: &SandboxId,
-    limit: usize,
-) -> Option<(Vec<LogEntry>, broadcast::Receiver<LogEntry>)> {
-    let unit = shared.supervisor.unit(&unit_name(id))?;
-    // Subscribe before reading the backlog so no line falls between the two.
-    let mut live = unit.subscribe_logs();
-    let backlog: Vec<LogEntry> = unit.logs(limit).into_iter().map(LogEntry::from).collect();
-    let (tx, rx) = broadcast::channel(1024);
-    let last_seen = backlog.last().map(|l| l.timestamp);
-    tokio::spawn(async move {
-        loop {
-            match live.recv().await {
-                Ok(line) => {
-                    if last_seen.is_some_and(|t| line.at <= t) {
-                        continue;
-                    }
-                    if tx.send(LogEntry::from(line)).is_err() {
-                        break;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
-    Some((backlog, rx))
-}
-
-pub(crate) fn git_config(config: &ManagerConfig) -> studio_git::GitConfig {
-    let mut git = studio_git::GitConfig::new(&config.data_dir);
-    git.token = config.github_token.clone();
-    git
-}
-
-pub(crate) fn renderer_config(config: &ManagerConfig) -> studio_renderer::RendererConfig {
-    let mut renderer = studio_renderer::RendererConfig::new(&config.data_dir, &config.template_dir);
-    renderer.npm_cache = config.npm_cache.clone();
-    renderer
-}
-
-pub(crate) fn supervisor_config(config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {
-    studio_supervisor::SupervisorConfig {
-        port_range: config.port_range.clone(),
-        ..studio_supervisor::SupervisorConfig::default()
-    }
 }

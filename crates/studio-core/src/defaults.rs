@@ -1,0 +1,60 @@
+//! Every default a user can override, in one place: the server's flags, a create request's
+//! optional fields and the API's limits all start from these values, so a default changes here and
+//! nowhere else. (`README.md` and `docs/api.md` quote them.)
+
+use std::time::Duration;
+
+/// Address `studio serve` listens on (`STUDIO_LISTEN`).
+pub const LISTEN: &str = "127.0.0.1:7700";
+
+/// Where `studio serve` keeps its database, caches and sandboxes (`STUDIO_DATA_DIR`).
+pub const DATA_DIR: &str = "./.studio";
+
+/// Base URL of the server the CLI talks to (`STUDIO_URL`).
+pub const SERVER_URL: &str = "http://127.0.0.1:7700";
+
+/// GitHub's REST API (`STUDIO_GITHUB_API_URL`).
+pub const GITHUB_API_URL: &str = "https://api.github.com";
+
+/// First port of the range renderers are given (`COMPONENT_STUDIO_VITE_PORT`).
+pub const RENDERER_FIRST_PORT: u16 = 5173;
+
+/// How many ports, from [`RENDERER_FIRST_PORT`] on, renderers may use.
+pub const RENDERER_PORT_COUNT: u16 = 1000;
+
+/// Inactivity timeout of a sandbox, in hours (`COMPONENT_STUDIO_TIMEOUT_HOURS`, `timeout_hours`).
+pub const TIMEOUT_HOURS: f64 = 4.0;
+
+/// [`TIMEOUT_HOURS`] as a duration.
+pub const TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+
+/// Crashes of a renderer tolerated inside the restart window before its sandbox is `failed`
+/// (`COMPONENT_STUDIO_MAX_RESTARTS`, `max_restarts`).
+pub const MAX_RESTARTS: u32 = 3;
+
+/// Largest request body the API accepts, in bytes (`STUDIO_MAX_BODY_BYTES`).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How long a renderer may take from start to serving its page.
+pub const RENDERER_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long events are kept before they are pruned.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Components rendered when neither the request nor `studio.json` names any.
+pub const COMPONENT_GLOB: &str = "src/components/**/*.{tsx,jsx}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_in_hours_and_as_a_duration_agree() {
+        assert_eq!(Duration::from_secs_f64(TIMEOUT_HOURS * 3600.0), TIMEOUT);
+    }
+
+    #[test]
+    fn the_cli_and_the_server_agree_on_the_address() {
+        assert_eq!(SERVER_URL, format!("http://{LISTEN}"));
+    }
+}

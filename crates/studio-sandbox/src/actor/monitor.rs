@@ -1,0 +1,64 @@
+//! What the actor does between commands: activity resets the inactivity clock, the clock's
+//! warning is announced, and the renderer's status changes are followed (crash restarts counted,
+//! `failed` explained).
+
+use serde_json::json;
+use studio_core::{EventKind, SandboxStatus};
+
+use super::Actor;
+use crate::renderer_unit::UnitPhase;
+
+impl Actor {
+    /// Inactivity: any command or client message is activity.
+    pub(super) async fn touch(&mut self) {
+        self.clock.touch();
+        let now = time::OffsetDateTime::now_utc();
+        if let Err(e) = self.shared.store.touch_activity(&self.id, now).await {
+            tracing::warn!(sandbox = %self.id, "could not record activity: {e}");
+        }
+    }
+
+    /// The clock's warning: the clients hear how long is left before the sandbox expires.
+    pub(super) async fn warn_expiry(&mut self, seconds_left: f64) {
+        tracing::info!(sandbox = %self.id, seconds_left, "sandbox expiring");
+        if let Err(e) = self
+            .announce
+            .event(EventKind::Expiring, json!({ "seconds_left": seconds_left }))
+            .await
+        {
+            tracing::warn!(sandbox = %self.id, "could not announce expiry: {e}");
+        }
+    }
+
+    /// The supervisor reported a change of the renderer.
+    pub(super) async fn on_renderer(&mut self, phase: UnitPhase) {
+        if phase.restarts > self.unit_restarts_seen {
+            let crashes = phase.restarts - self.unit_restarts_seen;
+            self.unit_restarts_seen = phase.restarts;
+            self.crash_restarts = self.crash_restarts.saturating_add(crashes);
+            self.shared.metrics.renderer_restarted(u64::from(crashes));
+            self.save_runtime().await;
+        }
+        let next = match phase.status {
+            // Transitions the actor itself asked for are announced where they are asked for.
+            None => return,
+            Some(next) => next,
+        };
+        if next == self.status {
+            return;
+        }
+        if next == SandboxStatus::Running {
+            // A new leader process after a crash restart: the re-adoption record changed.
+            self.save_runtime().await;
+        }
+        self.set_status(next).await;
+        if next == SandboxStatus::Failed {
+            let output = self.unit.last_output(20);
+            let message = format!(
+                "the renderer crashed more than {} times; last output:\n{output}",
+                self.config.max_restarts
+            );
+            self.announce.error(&message).await;
+        }
+    }
+}
