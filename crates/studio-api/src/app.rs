@@ -1,4 +1,7 @@
 //! The router, its layers, and serving it with graceful shutdown.
+//!
+//! The top of the crate: it wires the handler modules (`routes`, `ws`) and the
+//! OpenAPI document into one router. Nothing imports this module but `lib.rs`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,34 +15,10 @@ use axum::serve::ListenerExt;
 use studio_sandbox::Manager;
 use tokio::net::TcpListener;
 
-use crate::auth::{ApiToken, require_token};
+use crate::auth::require_token;
 use crate::error::ApiError;
+use crate::state::{ApiConfig, AppState};
 use crate::{openapi, routes, ws};
-
-/// Default request body limit: 8 MiB (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`).
-pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
-
-/// What every handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub manager: Manager,
-}
-
-/// HTTP-level settings.
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    pub token: Option<ApiToken>,
-    pub body_limit: usize,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self {
-            token: None,
-            body_limit: DEFAULT_BODY_LIMIT,
-        }
-    }
-}
 
 /// Builds the whole router.
 pub fn router(manager: Manager, config: &ApiConfig) -> Router {

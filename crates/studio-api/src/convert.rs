@@ -1,10 +1,12 @@
-//! Conversions between the manager's domain types and the wire types of [`crate::dto`].
+//! Conversions between the manager's domain types and the wire types of `studio_wire`, and from
+//! the manager's errors to [`ApiError`].
 
 use axum::http::StatusCode;
 use studio_sandbox::{ErrorKind, ManagerError, SandboxSnapshot};
 use time::format_description::well_known::Rfc3339;
 
-use crate::dto::{CommitView, CreateSandboxRequest, SandboxView};
+use studio_wire::{CommitView, CreateSandboxRequest, SandboxView};
+
 use crate::error::ApiError;
 
 pub fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -1,4 +1,5 @@
-//! The one error shape of the API: an HTTP status and `{"error": "<human message>", "code": "<machine code>"}`.
+//! The one error shape of the API: an HTTP status and `{"error": "<human message>", "code": "<machine code>"}`
+//! (the body is [`ErrorBody`], defined in `studio_wire` with the other JSON shapes).
 //!
 //! Every failure, whatever layer it comes from (a malformed body, a missing token, a git path guard, a
 //! GitHub outage), leaves the server as an [`ApiError`]. Handlers build one from the lower layers'
@@ -8,17 +9,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// Body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// A sentence for people: what went wrong and, where possible, what to do.
-    pub error: String,
-    /// A stable identifier for programs, e.g. `sandbox_not_found`.
-    pub code: String,
-}
+use studio_wire::ErrorBody;
 
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]

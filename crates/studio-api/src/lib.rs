@@ -3,18 +3,26 @@
 //!
 //! This is the only crate that imports axum. Handlers are thin: they validate input, call the
 //! [`studio_sandbox::Manager`], and turn every outcome into a JSON body or an [`error::ApiError`]
-//! (`{"error", "code"}` with a fitting status), including axum's own rejections.
+//! (`{"error", "code"}` with a fitting status), including axum's own rejections. The JSON bodies
+//! are `studio_wire`'s types, shared with the CLI; `docs/api.md` documents them.
+//!
+//! Modules depend downwards only: [`app`] → [`openapi`] → handlers (`routes`, `ws`, `logs`) →
+//! [`state`], [`json`], [`error`], [`auth`].
 
 pub mod app;
 pub mod auth;
 mod convert;
-pub mod dto;
 pub mod error;
 pub mod json;
 mod logs;
 pub mod openapi;
 mod routes;
+pub mod state;
 mod ws;
 
-pub use app::{ApiConfig, AppState, DEFAULT_BODY_LIMIT, router, serve};
+pub use app::{router, serve};
 pub use auth::ApiToken;
+pub use state::{ApiConfig, AppState};
+/// Default request body limit (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`); the old name of
+/// [`studio_core::defaults::MAX_BODY_BYTES`], kept for callers that still use it.
+pub use studio_core::defaults::MAX_BODY_BYTES as DEFAULT_BODY_LIMIT;

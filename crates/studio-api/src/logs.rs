@@ -1,14 +1,15 @@
-//! `GET /api/v1/sandboxes/{id}/logs`: recent renderer output, or a live stream of it.
+//! The streaming half of `GET /api/v1/sandboxes/{id}/logs` (`?follow=true`), and the conversion
+//! of a log entry to its wire form; [`crate::routes::logs`] is the handler.
 
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use studio_sandbox::LogEntry;
+use studio_wire::{LogLineView, LogRecord};
 
-use crate::app::AppState;
 use crate::convert::rfc3339;
-use crate::dto::LogLineView;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn line_view(entry: LogEntry) -> LogLineView {
     LogLineView {
@@ -25,12 +26,12 @@ pub async fn follow(state: &AppState, id: &str, limit: usize) -> Result<Response
     let (backlog, live) = state.manager.follow_logs(id, limit).await?;
     let head = backlog
         .into_iter()
-        .map(|e| Ok::<_, std::convert::Infallible>(ndjson(&line_view(e))));
+        .map(|e| Ok::<_, std::convert::Infallible>(ndjson(&LogRecord::Line(line_view(e)))));
     let tail = futures::stream::unfold(live, |mut rx| async move {
         use tokio::sync::broadcast::error::RecvError;
         let chunk = match rx.recv().await {
-            Ok(entry) => ndjson(&line_view(entry)),
-            Err(RecvError::Lagged(n)) => format!("{{\"skipped\":{n}}}\n"),
+            Ok(entry) => ndjson(&LogRecord::Line(line_view(entry))),
+            Err(RecvError::Lagged(skipped)) => ndjson(&LogRecord::Skipped { skipped }),
             Err(RecvError::Closed) => return None,
         };
         Some((Ok(chunk), rx))
@@ -43,8 +44,8 @@ pub async fn follow(state: &AppState, id: &str, limit: usize) -> Result<Response
         .into_response())
 }
 
-fn ndjson(line: &LogLineView) -> String {
-    let mut s = serde_json::to_string(line).unwrap_or_default();
+fn ndjson(record: &LogRecord) -> String {
+    let mut s = serde_json::to_string(record).unwrap_or_default();
     s.push('\n');
     s
 }

@@ -1,10 +1,14 @@
 //! The OpenAPI 3 description served at `/api/v1/openapi.json`, generated from the handlers'
-//! annotations and the DTOs' derives.
+//! annotations and the `ToSchema` derives of `studio_wire`'s types.
+//!
+//! It depends on the handler modules; no handler depends on it.
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{dto, error, routes, ws};
+use studio_wire as wire;
+
+use crate::{routes, ws};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -15,10 +19,10 @@ use crate::{dto, error, routes, ws};
         routes::healthz, routes::readyz, routes::metrics, ws::upgrade,
     ),
     components(schemas(
-        error::ErrorBody, dto::CreateSandboxRequest, dto::OneOrMany, dto::CreateSandboxResponse,
-        dto::SandboxView, dto::SandboxList, dto::CommitView, dto::ExecuteCommand, dto::ExecuteRequest,
-        dto::ExecuteResponse, dto::RollbackRequest, dto::RollbackResponse, dto::FinalizeRequest,
-        dto::FinalizeResponse, dto::LogLineView, dto::LogsResponse,
+        wire::ErrorBody, wire::CreateSandboxRequest, wire::OneOrMany, wire::CreateSandboxResponse,
+        wire::SandboxView, wire::SandboxList, wire::CommitView, wire::ExecuteCommand, wire::ExecuteRequest,
+        wire::ExecuteResponse, wire::RollbackRequest, wire::RollbackResponse, wire::FinalizeRequest,
+        wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse,
     )),
     modifiers(&BearerAuth),
     tags((name = "sandboxes"), (name = "events"), (name = "service")),

@@ -1,4 +1,4 @@
-//! REST handlers. Each one validates its input, calls the manager, and answers a DTO or an
+//! REST handlers. Each one validates its input, calls the manager, and answers a wire type or an
 //! [`ApiError`]. The `#[utoipa::path]` annotations are the OpenAPI description: there is no second,
 //! hand-written copy to drift out of date.
 
@@ -11,13 +11,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use studio_sandbox::{Execute, FileOp, RollbackTo};
+use studio_wire::{
+    CreateSandboxRequest, CreateSandboxResponse, ErrorBody, ExecuteCommand, ExecuteRequest,
+    ExecuteResponse, FinalizeRequest, FinalizeResponse, LogsResponse, RollbackRequest,
+    RollbackResponse, SandboxList, SandboxView,
+};
 use utoipa::IntoParams;
 
-use crate::app::AppState;
 use crate::convert::{create_request, sandbox_view};
-use crate::dto::*;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::json::JsonBody;
+use crate::state::AppState;
 
 /// Create a sandbox; answers once its renderer serves the page.
 #[utoipa::path(post, path = "/api/v1/sandboxes", tag = "sandboxes", request_body = CreateSandboxRequest,

@@ -20,10 +20,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use studio_hub::Subscription;
+use studio_wire::{ErrorBody, EventMessage};
 use utoipa::IntoParams;
 
-use crate::app::AppState;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// How often the server pings each client.
 pub const PING_EVERY: Duration = Duration::from_secs(20);
@@ -77,8 +78,8 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if let Err(e) = state.manager.client_message(&id, text.as_str()).await {
-                        let reply = serde_json::json!({"type": "error", "payload": {"error": e.message, "code": e.code}});
-                        if !send(&mut socket, Message::Text(Utf8Bytes::from(reply.to_string()))).await {
+                        let reply = EventMessage::error(ApiError::from(e).body());
+                        if !send(&mut socket, Message::Text(Utf8Bytes::from(reply.to_json()))).await {
                             break None;
                         }
                     }

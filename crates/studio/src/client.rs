@@ -9,9 +9,10 @@ use serde::de::DeserializeOwned;
 use studio_core::{SandboxId, SecretToken};
 use url::Url;
 
-use crate::api::{
-    CreateRequest, Created, ErrorBody, ExecRequest, Executed, FinalizeRequest, Finalized, Logs,
-    RollbackRequest, RolledBack, Sandbox, SandboxList,
+use studio_wire::{
+    CreateSandboxRequest, CreateSandboxResponse, ErrorBody, ExecuteRequest, ExecuteResponse,
+    FinalizeRequest, FinalizeResponse, LogsResponse, RollbackRequest, RollbackResponse,
+    SandboxList, SandboxView,
 };
 
 /// How long to wait for a TCP connection to the server.
@@ -269,7 +270,10 @@ impl Client {
         self.send(request, what).await
     }
 
-    pub async fn create(&self, request: &CreateRequest) -> Result<Created, ClientError> {
+    pub async fn create(
+        &self,
+        request: &CreateSandboxRequest,
+    ) -> Result<CreateSandboxResponse, ClientError> {
         let url = self.endpoint(&["api", "v1", "sandboxes"]);
         self.post(url, request, None, "create").await
     }
@@ -280,7 +284,7 @@ impl Client {
         self.send(request, "sandbox list").await
     }
 
-    pub async fn get(&self, id: &SandboxId) -> Result<Sandbox, ClientError> {
+    pub async fn get(&self, id: &SandboxId) -> Result<SandboxView, ClientError> {
         let request = self
             .request(Method::GET, self.sandbox_endpoint(id, None))
             .timeout(QUICK_TIMEOUT);
@@ -290,8 +294,8 @@ impl Client {
     pub async fn execute(
         &self,
         id: &SandboxId,
-        request: &ExecRequest,
-    ) -> Result<Executed, ClientError> {
+        request: &ExecuteRequest,
+    ) -> Result<ExecuteResponse, ClientError> {
         let url = self.sandbox_endpoint(id, Some("execute"));
         self.post(url, request, Some(QUICK_TIMEOUT), "execute")
             .await
@@ -301,7 +305,7 @@ impl Client {
         &self,
         id: &SandboxId,
         request: &RollbackRequest,
-    ) -> Result<RolledBack, ClientError> {
+    ) -> Result<RollbackResponse, ClientError> {
         let url = self.sandbox_endpoint(id, Some("rollback"));
         self.post(url, request, Some(QUICK_TIMEOUT), "rollback")
             .await
@@ -311,13 +315,17 @@ impl Client {
         &self,
         id: &SandboxId,
         request: &FinalizeRequest,
-    ) -> Result<Finalized, ClientError> {
+    ) -> Result<FinalizeResponse, ClientError> {
         let url = self.sandbox_endpoint(id, Some("finalize"));
         self.post(url, request, None, "finalize").await
     }
 
     /// `restart`, `stop` or `start`; answers with the sandbox's status body.
-    pub async fn control(&self, id: &SandboxId, action: Control) -> Result<Sandbox, ClientError> {
+    pub async fn control(
+        &self,
+        id: &SandboxId,
+        action: Control,
+    ) -> Result<SandboxView, ClientError> {
         let url = self.sandbox_endpoint(id, Some(action.as_str()));
         self.post(
             url,
@@ -335,7 +343,11 @@ impl Client {
         self.send_raw(request).await.map(drop)
     }
 
-    pub async fn logs(&self, id: &SandboxId, lines: Option<usize>) -> Result<Logs, ClientError> {
+    pub async fn logs(
+        &self,
+        id: &SandboxId,
+        lines: Option<usize>,
+    ) -> Result<LogsResponse, ClientError> {
         let mut url = self.sandbox_endpoint(id, Some("logs"));
         if let Some(lines) = lines {
             url.query_pairs_mut()

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use futures::StreamExt;
 use serde::Serialize;
+use studio_wire::{
+    CreateSandboxRequest, EventMessage, ExecuteCommand, ExecuteRequest, FinalizeRequest, LogRecord,
+    OneOrMany, RollbackRequest,
+};
 use tokio::io::AsyncReadExt;
 
-use crate::api::{
-    CreateRequest, ExecCommand, ExecRequest, FinalizeRequest, LogRecord, RollbackRequest, WireEvent,
-};
 use crate::cli::{ClientCommand, ClientOptions, CreateArgs, ExecArgs, LogsArgs, RollbackArgs};
 use crate::client::{Client, ClientError, Control, root_cause};
 use crate::error::CliError;
@@ -103,7 +104,7 @@ impl Printer {
 }
 
 impl WatchOutput for Printer {
-    fn event(&mut self, raw: &str, event: &WireEvent) -> Result<(), CliError> {
+    fn event(&mut self, raw: &str, event: &EventMessage) -> Result<(), CliError> {
         if self.json {
             self.write(&format!("{raw}\n"))
         } else {
@@ -121,20 +122,25 @@ fn notice(message: &str) {
     let _ = writeln!(std::io::stderr(), "studio: {message}");
 }
 
-fn create_request(args: CreateArgs) -> Result<CreateRequest, CliError> {
-    Ok(CreateRequest {
-        kind: "component-studio".to_owned(),
-        repository: absolute_if_local(&args.repository)?,
+fn create_request(args: CreateArgs) -> Result<CreateSandboxRequest, CliError> {
+    Ok(CreateSandboxRequest {
         branch: args.branch,
-        auto_commit: !args.no_auto_commit,
+        // Always sent, so the request says what the flag meant whatever the server's default.
+        auto_commit: Some(!args.no_auto_commit),
         commit_pattern: args.commit_pattern,
         timeout_hours: args.timeout_hours,
         max_restarts: args.max_restarts,
-        components: args.components,
+        components: non_empty(args.components).map(OneOrMany::Many),
         github_repo: args.github_repo,
-        setup: args.setup,
+        setup: non_empty(args.setup),
         wrapper: args.wrapper,
+        ..CreateSandboxRequest::new(absolute_if_local(&args.repository)?)
     })
+}
+
+/// A repeatable flag given no times is left out of the request: the server's default applies.
+fn non_empty(values: Vec<String>) -> Option<Vec<String>> {
+    (!values.is_empty()).then_some(values)
 }
 
 /// A repository given as an existing local path is sent as an absolute path: the server resolves
@@ -157,16 +163,16 @@ pub fn absolute_if_local(repository: &str) -> Result<String, CliError> {
     })
 }
 
-async fn exec_request(args: ExecArgs) -> Result<ExecRequest, CliError> {
+async fn exec_request(args: ExecArgs) -> Result<ExecuteRequest, CliError> {
     let (command, content) = if args.delete {
-        (ExecCommand::DeleteFile, None)
+        (ExecuteCommand::DeleteFile, None)
     } else {
         (
-            ExecCommand::WriteFile,
+            ExecuteCommand::WriteFile,
             Some(read_content(args.file.as_deref(), &args.file_path).await?),
         )
     };
-    Ok(ExecRequest {
+    Ok(ExecuteRequest {
         command,
         file_path: args.file_path,
         content,
@@ -209,8 +215,8 @@ async fn read_content(file: Option<&Path>, target: &str) -> Result<String, CliEr
 fn rollback_request(args: &RollbackArgs) -> RollbackRequest {
     // clap guarantees exactly one of the two.
     match (&args.to, args.steps) {
-        (Some(hash), _) => RollbackRequest::CommitHash(hash.clone()),
-        (None, steps) => RollbackRequest::Steps(steps.unwrap_or(1)),
+        (Some(hash), _) => RollbackRequest::to_commit(hash.clone()),
+        (None, steps) => RollbackRequest::by_steps(steps.unwrap_or(1)),
     }
 }
 

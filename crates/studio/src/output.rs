@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use studio_wire::{
+    CommitView, CreateSandboxResponse, EventMessage, ExecuteResponse, FinalizeResponse,
+    LogLineView, LogRecord, RollbackResponse, SandboxView,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-
-use crate::api::{
-    Commit, Created, Executed, Finalized, LogLine, LogRecord, RolledBack, Sandbox, WireEvent,
-};
 
 /// Columns separated by two spaces, each as wide as its widest cell; no trailing spaces.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +92,7 @@ pub fn short_hash(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-pub fn sandbox_list(sandboxes: &[Sandbox]) -> String {
+pub fn sandbox_list(sandboxes: &[SandboxView]) -> String {
     if sandboxes.is_empty() {
         return "no sandboxes\n".to_owned();
     }
@@ -119,7 +119,7 @@ pub fn sandbox_list(sandboxes: &[Sandbox]) -> String {
     table.render()
 }
 
-pub fn sandbox(s: &Sandbox) -> String {
+pub fn sandbox(s: &SandboxView) -> String {
     let mut pairs = vec![
         ("id", s.id.clone()),
         ("status", s.status.clone()),
@@ -134,17 +134,11 @@ pub fn sandbox(s: &Sandbox) -> String {
         ("created", timestamp(&s.created_at)),
         ("last activity", timestamp(&s.last_activity)),
     ];
-    for key in ["pr_url", "error"] {
-        if let Some(Value::String(value)) = s.extra.get(key) {
-            pairs.push((
-                if key == "pr_url" {
-                    "pull request"
-                } else {
-                    "error"
-                },
-                value.clone(),
-            ));
-        }
+    if let Some(url) = &s.pr_url {
+        pairs.push(("pull request", url.clone()));
+    }
+    if let Some(error) = &s.error {
+        pairs.push(("error", error.clone()));
     }
     let mut out = key_values(&pairs);
     out.push('\n');
@@ -152,7 +146,7 @@ pub fn sandbox(s: &Sandbox) -> String {
     out
 }
 
-pub fn commits(commits: &[Commit]) -> String {
+pub fn commits(commits: &[CommitView]) -> String {
     if commits.is_empty() {
         return "no commits yet\n".to_owned();
     }
@@ -167,7 +161,7 @@ pub fn commits(commits: &[Commit]) -> String {
     table.render()
 }
 
-pub fn created(c: &Created) -> String {
+pub fn created(c: &CreateSandboxResponse) -> String {
     key_values(&[
         ("sandbox", c.sandbox_id.clone()),
         ("status", c.status.clone()),
@@ -177,26 +171,26 @@ pub fn created(c: &Created) -> String {
     ])
 }
 
-pub fn executed(e: &Executed) -> String {
+pub fn executed(e: &ExecuteResponse) -> String {
     match &e.commit_hash {
         Some(hash) => format!("{} (commit {})\n", e.output, short_hash(hash)),
         None => format!("{} (nothing committed)\n", e.output),
     }
 }
 
-pub fn rolled_back(r: &RolledBack) -> String {
+pub fn rolled_back(r: &RollbackResponse) -> String {
     format!("rolled back; the branch is now at {}\n", r.current_hash)
 }
 
-pub fn finalized(f: &Finalized) -> String {
+pub fn finalized(f: &FinalizeResponse) -> String {
     format!("pull request #{} opened: {}\n", f.pr_number, f.pr_url)
 }
 
-pub fn status_line(s: &Sandbox) -> String {
+pub fn status_line(s: &SandboxView) -> String {
     format!("{}  {}\n", s.id, s.status)
 }
 
-pub fn log_line(l: &LogLine) -> String {
+pub fn log_line(l: &LogLineView) -> String {
     let time = OffsetDateTime::parse(&l.timestamp, &Rfc3339)
         .ok()
         .and_then(|t| {
@@ -219,7 +213,7 @@ pub fn log_record(r: &LogRecord) -> String {
 }
 
 /// One event of `watch`: `seq`, type, and the payload summarised for its type.
-pub fn event(e: &WireEvent) -> String {
+pub fn event(e: &EventMessage) -> String {
     let seq = e.seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
     let text = |key: &str| {
         e.payload

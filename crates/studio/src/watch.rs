@@ -1,10 +1,10 @@
 //! `studio watch`: a sandbox's events over the WebSocket, resuming after the server drops us.
 
 use futures::StreamExt;
+use studio_wire::EventMessage;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
 use url::Url;
 
-use crate::api::WireEvent;
 use crate::client::{Client, ClientError, display_url, root_cause};
 use crate::error::CliError;
 
@@ -20,7 +20,7 @@ const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 /// What `watch` reports besides events (to stderr, so stdout stays a clean event stream).
 pub trait WatchOutput {
     /// One message as received (`raw`) and parsed.
-    fn event(&mut self, raw: &str, event: &WireEvent) -> Result<(), CliError>;
+    fn event(&mut self, raw: &str, event: &EventMessage) -> Result<(), CliError>;
     fn notice(&mut self, message: &str);
 }
 
@@ -39,12 +39,13 @@ pub async fn watch(
         let close = loop {
             match socket.next().await {
                 Some(Ok(Message::Text(text))) => {
-                    let event =
-                        serde_json::from_str::<WireEvent>(&text).unwrap_or_else(|_| WireEvent {
+                    let event = serde_json::from_str::<EventMessage>(&text).unwrap_or_else(|_| {
+                        EventMessage {
                             kind: "message".into(),
                             payload: serde_json::Value::String(text.to_string()),
                             seq: None,
-                        });
+                        }
+                    });
                     if event.seq.is_some() {
                         resume_from = event.seq;
                         resumes = 0;

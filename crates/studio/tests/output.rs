@@ -1,10 +1,12 @@
-//! Human output rendered from the response samples of shared/API.md.
+//! Human output rendered from the response samples of docs/api.md.
 
 use serde_json::json;
-use studio::api::{
-    Created, Executed, Finalized, LogRecord, RolledBack, Sandbox, SandboxList, WireEvent,
-};
 use studio::output;
+use studio_wire::{
+    CreateSandboxResponse as Created, EventMessage as WireEvent, ExecuteResponse as Executed,
+    FinalizeResponse as Finalized, LogRecord, RollbackResponse as RolledBack, SandboxList,
+    SandboxView as Sandbox,
+};
 
 const HASH_1: &str = "8f3c2a1b9d4e5f60718293a4b5c6d7e8f9012345";
 const HASH_2: &str = "1a2b3c4d5e6f708192a3b4c5d6e7f80912345678";
