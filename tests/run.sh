@@ -18,6 +18,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "system packages"
 bash tests/setup/system.sh
 
+step "Rust tools"
+bash tests/setup/rust.sh
+
 step "npm packages"
 for script in tests/setup/npm-*.sh; do
   [ -e "$script" ] && bash "$script"
@@ -31,12 +34,21 @@ trap postgres_stop EXIT
 step "cargo fmt"
 cargo fmt --all --check
 
+step "module circles"
+python3 tests/lint/module_cycles.py
+
+step "unused dependencies"
+cargo machete
+
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "rustdoc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "doc tests"
+cargo test --workspace --doc --locked
+
 step "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  cargo test --workspace --locked --no-fail-fast
-fi
+# Scheduling (slow-test limits, tests that need both cores) lives in .config/nextest.toml.
+cargo nextest run --workspace --locked --no-fail-fast

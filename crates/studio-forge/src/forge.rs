@@ -35,7 +35,8 @@ pub struct Forge {
 }
 
 impl Forge {
-    pub const DEFAULT_API_URL: &'static str = "https://api.github.com";
+    /// GitHub's own REST API (the server's default, `studio_core::defaults::GITHUB_API_URL`).
+    pub const DEFAULT_API_URL: &'static str = studio_core::defaults::GITHUB_API_URL;
 
     /// A client for the REST API at `api_base_url` (`STUDIO_GITHUB_API_URL`), authenticating with
     /// `token` (`GITHUB_TOKEN`) when given. Must be called inside a tokio runtime (octocrab spawns
