@@ -22,7 +22,7 @@ use git2::build::CheckoutBuilder;
 use git2::{BranchType, Commit, Oid, Repository, Signature, WorktreeAddOptions};
 
 use crate::error::{GitContext, GitError, Result};
-use crate::workspace::lock;
+use crate::lock::lock;
 
 /// Serializes changes to a mirror's set of worktrees within this process.
 ///

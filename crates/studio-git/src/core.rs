@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use git2::build::TreeUpdateBuilder;
-use git2::{Commit, Oid, Repository, Signature};
+use git2::{Commit, Oid, Repository, Signature, Tree};
 use studio_core::{CommitInfo, CommitPattern, SecretToken};
 use time::OffsetDateTime;
 
@@ -120,25 +120,11 @@ impl SessionCore {
 
         let unchanged =
             tracked.is_some_and(|e| e.id() == blob && e.filemode() == i32::from(kind.mode()));
-        let Record::Commit {
-            description,
-            pattern,
-        } = record
-        else {
-            return Ok(None);
-        };
-        if unchanged {
-            self.index_may_differ = !index_was_clean;
-            return Ok(None);
-        }
-        let mut update = TreeUpdateBuilder::new();
-        update.upsert(path.as_path(), blob, kind.mode());
-        let tree = update
-            .create_updated(&self.repo, &head_tree)
-            .context("build tree")?;
-        let commit = self.commit(&head, tree, description, pattern)?;
-        self.index_may_differ = !index_was_clean;
-        Ok(Some(commit))
+        let commit = self.commit_edit(record, !unchanged, &head, &head_tree, |update| {
+            update.upsert(path.as_path(), blob, kind.mode());
+        })?;
+        self.index_may_differ = index_differs_after(record, index_was_clean);
+        Ok(commit)
     }
 
     pub fn delete(&mut self, input: &str, record: Record<'_>) -> Result<Option<CommitInfo>> {
@@ -163,25 +149,11 @@ impl SessionCore {
                 path: input.to_owned(),
             });
         }
-        let Record::Commit {
-            description,
-            pattern,
-        } = record
-        else {
-            return Ok(None);
-        };
-        if !tracked {
-            self.index_may_differ = !index_was_clean;
-            return Ok(None);
-        }
-        let mut update = TreeUpdateBuilder::new();
-        update.remove(path.as_path());
-        let tree = update
-            .create_updated(&self.repo, &head_tree)
-            .context("build tree")?;
-        let commit = self.commit(&head, tree, description, pattern)?;
-        self.index_may_differ = !index_was_clean;
-        Ok(Some(commit))
+        let commit = self.commit_edit(record, tracked, &head, &head_tree, |update| {
+            update.remove(path.as_path());
+        })?;
+        self.index_may_differ = index_differs_after(record, index_was_clean);
+        Ok(commit)
     }
 
     /// The session's commits since its base, oldest first.
@@ -200,6 +172,34 @@ impl SessionCore {
             Ok(commit_info(&commit))
         })
         .collect()
+    }
+
+    /// Commits an edit as `record` asks: `head`'s tree with `change` applied, on top of `head`.
+    /// `Ok(None)` when the edit is only staged, or when it `changes` nothing in the head's tree.
+    fn commit_edit(
+        &self,
+        record: Record<'_>,
+        changes: bool,
+        head: &Commit<'_>,
+        head_tree: &Tree<'_>,
+        change: impl FnOnce(&mut TreeUpdateBuilder),
+    ) -> Result<Option<CommitInfo>> {
+        let Record::Commit {
+            description,
+            pattern,
+        } = record
+        else {
+            return Ok(None);
+        };
+        if !changes {
+            return Ok(None);
+        }
+        let mut update = TreeUpdateBuilder::new();
+        change(&mut update);
+        let tree = update
+            .create_updated(&self.repo, head_tree)
+            .context("build tree")?;
+        self.commit(head, tree, description, pattern).map(Some)
     }
 
     fn commit(
@@ -241,6 +241,12 @@ impl SessionCore {
             ResolveError::Io(e) => GitError::io(format!("inspect {input}"), e),
         })
     }
+}
+
+/// Whether the index may differ from the head after a successful edit: a staged edit leaves it
+/// different; a recorded one (committed, or a no-op) leaves the index as it was before the edit.
+fn index_differs_after(record: Record<'_>, index_was_clean: bool) -> bool {
+    matches!(record, Record::Stage) || !index_was_clean
 }
 
 /// The session branch's commit. A free function so that it borrows only the repository, not the

@@ -36,7 +36,7 @@
 //! | --- | --- |
 //! | `workspace` / `session` | the async API; everything below runs on the blocking pool |
 //! | `source`, `mirror`, `auth` | repository sources, bare mirrors and fetching, credentials |
-//! | `checkout`, `spares` | linked worktrees, the spare-checkout pool |
+//! | `checkout`, `spares`, `state` | linked worktrees, the spare-checkout pool, per-mirror locks |
 //! | `path_guard`, `files` | which paths may be touched; atomic writes and index entries |
 //! | `core`, `rollback`, `sync`, `push` | edits and commits, rollback, path-by-path tree updates, push |
 //! | `refs` | every name a session uses in the mirror |
@@ -78,6 +78,7 @@ mod config;
 mod core;
 mod error;
 mod files;
+mod lock;
 mod mirror;
 mod path_guard;
 mod push;
@@ -87,6 +88,7 @@ mod seed;
 mod session;
 mod source;
 mod spares;
+mod state;
 mod sync;
 mod workspace;
 

@@ -26,58 +26,56 @@ const GENERATED_ROOTS: &[&str] = &[".studio"];
 /// Folder names that are generated wherever they appear.
 const GENERATED_ANYWHERE: &[&str] = &["node_modules"];
 
-/// Why a path was refused. `Display` is the human reason, [`PathRefusal::code`] the stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathRefusal {
-    Empty,
-    Absolute,
-    NulByte,
-    TooLong,
-    OutsideRepository,
-    InsideGitDir,
-    Generated,
-    SymlinkEscape,
-    NotADirectory,
-    IsDirectory,
+/// Declares [`PathRefusal`] from one table of variant, stable code and human reason, so that the
+/// enum, [`PathRefusal::code`], `Display` and the list of every refusal cannot drift apart.
+macro_rules! path_refusals {
+    ($($variant:ident => $code:literal, $reason:literal;)+) => {
+        /// Why a path was refused. `Display` is the human reason, [`PathRefusal::code`] the stable
+        /// code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum PathRefusal {
+            $($variant,)+
+        }
+
+        impl PathRefusal {
+            /// Every refusal, in declaration order.
+            #[cfg(test)]
+            const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)+
+                }
+            }
+
+            fn reason(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $reason,)+
+                }
+            }
+        }
+    };
 }
 
-impl PathRefusal {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Empty => "path_empty",
-            Self::Absolute => "path_absolute",
-            Self::NulByte => "path_nul_byte",
-            Self::TooLong => "path_too_long",
-            Self::OutsideRepository => "path_outside_repo",
-            Self::InsideGitDir => "path_in_git_dir",
-            Self::Generated => "path_generated",
-            Self::SymlinkEscape => "path_symlink_escape",
-            Self::NotADirectory => "path_parent_not_directory",
-            Self::IsDirectory => "path_is_directory",
-        }
-    }
+path_refusals! {
+    Empty => "path_empty", "the path is empty or names the repository root";
+    Absolute => "path_absolute",
+        "absolute paths are not allowed; give a path relative to the repository root";
+    NulByte => "path_nul_byte", "the path contains a NUL byte";
+    TooLong => "path_too_long", "the path or one of its components is too long";
+    OutsideRepository => "path_outside_repo", "`..` leads outside the repository";
+    InsideGitDir => "path_in_git_dir", "paths inside `.git` are not allowed";
+    Generated => "path_generated",
+        "`.studio/` and `node_modules/` are generated and never written or committed";
+    SymlinkEscape => "path_symlink_escape",
+        "a parent directory is a symlink that leads outside the repository";
+    NotADirectory => "path_parent_not_directory", "a parent of the path is a file, not a directory";
+    IsDirectory => "path_is_directory", "the path names a directory, not a file";
 }
 
 impl fmt::Display for PathRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Empty => "the path is empty or names the repository root",
-            Self::Absolute => {
-                "absolute paths are not allowed; give a path relative to the repository root"
-            }
-            Self::NulByte => "the path contains a NUL byte",
-            Self::TooLong => "the path or one of its components is too long",
-            Self::OutsideRepository => "`..` leads outside the repository",
-            Self::InsideGitDir => "paths inside `.git` are not allowed",
-            Self::Generated => {
-                "`.studio/` and `node_modules/` are generated and never written or committed"
-            }
-            Self::SymlinkEscape => {
-                "a parent directory is a symlink that leads outside the repository"
-            }
-            Self::NotADirectory => "a parent of the path is a file, not a directory",
-            Self::IsDirectory => "the path names a directory, not a file",
-        })
+        f.write_str(self.reason())
     }
 }
 
@@ -322,19 +320,7 @@ mod tests {
 
     #[test]
     fn every_refusal_has_a_distinct_code() {
-        use PathRefusal::*;
-        let all = [
-            Empty,
-            Absolute,
-            NulByte,
-            TooLong,
-            OutsideRepository,
-            InsideGitDir,
-            Generated,
-            SymlinkEscape,
-            NotADirectory,
-            IsDirectory,
-        ];
+        let all = PathRefusal::ALL;
         let mut codes: Vec<_> = all.iter().map(|r| r.code()).collect();
         codes.sort_unstable();
         codes.dedup();

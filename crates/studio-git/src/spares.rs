@@ -1,8 +1,9 @@
-//! The spare-checkout pool: at most one prepared worktree per mirror (see `checkout.rs` for why).
+//! Spare checkouts: building, purging and handing out at most one prepared worktree per mirror
+//! (see `checkout.rs` for why); the pool itself lives in `state`.
 //!
-//! Lifecycle: a session start (or [`GitWorkspace::warm_up`]) schedules a build on the blocking
-//! pool if no spare is ready or being built; the next session start of the same repository takes
-//! it. Spares are process-local knowledge: whatever an earlier process left on disk is purged the
+//! Lifecycle: a session start (or [`GitWorkspace::warm_up`](crate::GitWorkspace::warm_up))
+//! schedules a build on the blocking pool if no spare is ready or being built; the next session
+//! start of the same repository takes it. Spares are process-local knowledge: whatever an earlier process left on disk is purged the
 //! first time this process touches the mirror, since nobody can vouch for its state.
 
 use std::path::PathBuf;
@@ -10,32 +11,39 @@ use std::sync::Arc;
 
 use git2::{Oid, Repository};
 
-use crate::checkout::{self, Spare};
+use crate::checkout;
 use crate::error::{GitContext, Result};
-use crate::mirror;
+use crate::lock::lock;
+use crate::mirror::{self, Base};
 use crate::source::RepoSource;
-use crate::workspace::{GitWorkspace, Inner, MirrorState, lock};
+use crate::state::{MirrorState, Shared};
 
-#[derive(Debug, Default)]
-pub(crate) struct SparePool {
-    ready: Option<Spare>,
-    building: bool,
-    purged: bool,
-}
-
-impl SparePool {
-    pub fn take(&mut self) -> Option<Spare> {
-        self.ready.take()
-    }
-}
-
-impl Inner {
+impl Shared {
     fn spares_dir(&self, mirror_name: &str) -> PathBuf {
         self.config.data_dir.join("spares").join(mirror_name)
     }
 
+    /// Fetches the repository into its mirror (creating it on first use) and, the first time
+    /// this process touches the mirror, purges the spares an earlier process left. Call with the
+    /// mirror's fetch lock held, before any spare of it is built or claimed.
+    pub(crate) fn sync_mirror(
+        &self,
+        state: &MirrorState,
+        source: &RepoSource,
+        base_branch: Option<&str>,
+    ) -> Result<(Repository, Base)> {
+        let (mirror, base) = mirror::sync(
+            &self.config.data_dir,
+            source,
+            self.config.token.as_ref(),
+            base_branch,
+        )?;
+        self.purge_stale_spares_once(state, &mirror, source);
+        Ok((mirror, base))
+    }
+
     /// Call with the mirror's fetch lock held, before any spare of it is built or claimed.
-    pub(crate) fn purge_stale_spares_once(
+    fn purge_stale_spares_once(
         &self,
         state: &MirrorState,
         mirror: &Repository,
@@ -88,55 +96,40 @@ impl Inner {
         }
         Ok(())
     }
-}
 
-impl GitWorkspace {
     /// Schedules a background spare build for the mirror, if spares are enabled.
-    pub(crate) fn refill_spare(&self, mirror_name: String, at: Oid) {
-        if !self.inner.config.spare_checkouts {
+    pub(crate) fn refill_spare(self: &Arc<Self>, mirror_name: String, at: Oid) {
+        if !self.config.spare_checkouts {
             return;
         }
-        let inner = Arc::clone(&self.inner);
+        let shared = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = inner.build_spare_if_missing(&mirror_name, at, false) {
+            if let Err(e) = shared.build_spare_if_missing(&mirror_name, at, false) {
                 tracing::warn!(mirror = %mirror_name, error = %e, "preparing a spare checkout failed");
             }
         });
     }
 
-    /// Fetches the repository's mirror and, if spares are enabled, prepares a spare checkout of
-    /// the base branch now, so that the next [`GitWorkspace::open_session`] of this repository
-    /// is fast. Returns once the spare is ready.
-    pub async fn warm_up(&self, repository: &str, base_branch: Option<&str>) -> Result<()> {
-        let (repository, base_branch) = (repository.to_owned(), base_branch.map(str::to_owned));
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let source = RepoSource::parse(&repository)?;
-            let state = inner.mirror_state(&source.mirror_name);
-            let base = {
-                let _fetching = lock(&state.fetch);
-                let (mirror, base) = mirror::sync(
-                    &inner.config.data_dir,
-                    &source,
-                    inner.config.token.as_ref(),
-                    base_branch.as_deref(),
-                )?;
-                inner.purge_stale_spares_once(&state, &mirror, &source);
-                base
-            };
-            if inner.config.spare_checkouts {
-                inner.build_spare_if_missing(&source.mirror_name, base.commit, true)?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| crate::GitError::Internal(format!("warm-up task failed: {e}")))?
+    /// Blocking. Fetches the repository's mirror and, if spares are enabled, builds its spare at
+    /// the base branch (waiting for a build already under way).
+    pub(crate) fn warm_up(&self, repository: &str, base_branch: Option<&str>) -> Result<()> {
+        let source = RepoSource::parse(repository)?;
+        let state = self.mirror_state(&source.mirror_name);
+        let base = {
+            let _fetching = lock(&state.fetch);
+            let (_mirror, base) = self.sync_mirror(&state, &source, base_branch)?;
+            base
+        };
+        if self.config.spare_checkouts {
+            self.build_spare_if_missing(&source.mirror_name, base.commit, true)?;
+        }
+        Ok(())
     }
 
     /// Whether a spare checkout of `repository` is ready to be claimed.
-    pub async fn spare_ready(&self, repository: &str) -> Result<bool> {
+    pub(crate) fn spare_ready(&self, repository: &str) -> Result<bool> {
         let source = RepoSource::parse(repository)?;
-        let state = self.inner.mirror_state(&source.mirror_name);
+        let state = self.mirror_state(&source.mirror_name);
         let ready = lock(&state.spares).ready.is_some();
         Ok(ready)
     }

@@ -1,9 +1,9 @@
-//! [`GitWorkspace`]: opens, reopens and removes sessions; owns the mirrors and their locks.
+//! [`GitWorkspace`]: the facade that opens, reopens and removes sessions and warms up spares,
+//! driving `checkout` and `spares` over the shared per-mirror state in `state`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
+use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use git2::Repository;
@@ -13,35 +13,19 @@ use crate::checkout;
 use crate::config::GitConfig;
 use crate::core::SessionCore;
 use crate::error::{GitContext, GitError, Result};
+use crate::lock::lock;
 use crate::mirror::{self, Base};
 use crate::refs::SessionRefs;
 use crate::session::{Session, SessionInfo};
 use crate::source::RepoSource;
-use crate::spares::SparePool;
+use crate::state::{MirrorState, Shared};
 
 /// The git side of Studio: one bare mirror per repository, one worktree per session.
 ///
 /// Cheap to clone (an `Arc`); all clones share mirrors, locks and spare checkouts.
 #[derive(Clone)]
 pub struct GitWorkspace {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub config: GitConfig,
-    mirrors: Mutex<HashMap<String, Arc<MirrorState>>>,
-}
-
-/// Per-mirror coordination inside this process.
-pub(crate) struct MirrorState {
-    /// Held while fetching and while creating or deleting session refs, so that concurrent
-    /// sessions of one repository never fetch into the same mirror at once.
-    pub fetch: Mutex<()>,
-    /// Held while worktrees are added, moved or removed (see `checkout::WorktreesLock`).
-    pub worktrees: checkout::WorktreesLock,
-    pub spares: Mutex<SparePool>,
-    /// Signalled whenever a spare build finishes, for callers waiting on it.
-    pub spare_built: Condvar,
+    inner: Arc<Shared>,
 }
 
 impl fmt::Debug for GitWorkspace {
@@ -52,20 +36,12 @@ impl fmt::Debug for GitWorkspace {
     }
 }
 
-/// What `Inner::open` hands back to the async side.
+/// What `Shared::open` hands back to the async side.
 struct Opened {
     session: Session,
     mirror_name: String,
     base: Base,
     spare_used: bool,
-}
-
-/// Locks a std mutex, recovering from poisoning: the guarded data are plain flags and an
-/// optional spare, which stay consistent even if a holder panicked.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl GitWorkspace {
@@ -80,10 +56,7 @@ impl GitWorkspace {
             config.data_dir = absolute;
         }
         Self {
-            inner: Arc::new(Inner {
-                config,
-                mirrors: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(Shared::new(config)),
         }
     }
 
@@ -142,7 +115,8 @@ impl GitWorkspace {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "git session opened"
         );
-        self.refill_spare(opened.mirror_name, opened.base.commit);
+        self.inner
+            .refill_spare(opened.mirror_name, opened.base.commit);
         Ok(opened.session)
     }
 
@@ -171,21 +145,25 @@ impl GitWorkspace {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.remove(&id, &checkout)).await
     }
-}
 
-impl Inner {
-    pub(crate) fn mirror_state(&self, name: &str) -> Arc<MirrorState> {
-        let mut mirrors = lock(&self.mirrors);
-        Arc::clone(mirrors.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(MirrorState {
-                fetch: Mutex::new(()),
-                worktrees: Mutex::new(()),
-                spares: Mutex::new(SparePool::default()),
-                spare_built: Condvar::new(),
-            })
-        }))
+    /// Fetches the repository's mirror and, if spares are enabled, prepares a spare checkout of
+    /// the base branch now, so that the next [`GitWorkspace::open_session`] of this repository
+    /// is fast. Returns once the spare is ready.
+    pub async fn warm_up(&self, repository: &str, base_branch: Option<&str>) -> Result<()> {
+        let (repository, base_branch) = (repository.to_owned(), base_branch.map(str::to_owned));
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.warm_up(&repository, base_branch.as_deref()))
+            .await
+            .map_err(|e| GitError::Internal(format!("warm-up task failed: {e}")))?
     }
 
+    /// Whether a spare checkout of `repository` is ready to be claimed.
+    pub async fn spare_ready(&self, repository: &str) -> Result<bool> {
+        self.inner.spare_ready(repository)
+    }
+}
+
+impl Shared {
     fn open(
         &self,
         repository: &str,
@@ -198,13 +176,7 @@ impl Inner {
         let state = self.mirror_state(&source.mirror_name);
         let (mirror, base) = {
             let _fetching = lock(&state.fetch);
-            let (mirror, base) = mirror::sync(
-                &self.config.data_dir,
-                &source,
-                self.config.token.as_ref(),
-                base_branch,
-            )?;
-            self.purge_stale_spares_once(&state, &mirror, &source);
+            let (mirror, base) = self.sync_mirror(&state, &source, base_branch)?;
             ensure_new_session(&mirror, &refs, id, checkout)?;
             refs.create(&mirror, &base)?;
             (mirror, base)

@@ -2,9 +2,11 @@
 
 mod support;
 
-use studio_core::CommitPattern;
 use studio_git::RollbackTarget;
-use support::{COMMITS, FILES, big_file_path, big_remote, git, sandbox, status, workspace};
+use support::{
+    COMMITS, FILES, big_file_path, big_remote, changed_paths, commit, git, sandbox, status,
+    workspace,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_10000_file_5000_commit_repository_checks_out_and_commits_one_file() {
@@ -26,29 +28,8 @@ async fn a_10000_file_5000_commit_repository_checks_out_and_commits_one_file() {
 
     let path = big_file_path(4242);
     let before = std::fs::read_to_string(checkout.join(&path)).unwrap();
-    let commit = session
-        .write_file(
-            &path,
-            "export const Changed = 1;\n",
-            "one file",
-            &CommitPattern::default(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        git(
-            &checkout,
-            &[
-                "diff-tree",
-                "--no-commit-id",
-                "--name-only",
-                "-r",
-                &commit.hash
-            ]
-        ),
-        path
-    );
+    let commit = commit(&session, &path, "export const Changed = 1;\n", "one file").await;
+    assert_eq!(changed_paths(&checkout, &commit.hash), path);
     assert_eq!(session.history().await.unwrap(), vec![commit]);
     assert_eq!(status(&checkout), "");
 

@@ -5,15 +5,8 @@ mod support;
 use std::path::Path;
 
 use studio_core::CommitPattern;
-use studio_git::{GitError, Session};
-use support::{design_system, git, sandbox, status, workspace};
-
-async fn open(remote: &support::Remote, data: &Path) -> Session {
-    workspace(data)
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .expect("open session")
-}
+use studio_git::GitError;
+use support::{Fixture, changed_paths, commit, git, status};
 
 /// Minute-resolution check of a rendered default message: `AI: <desc> - YYYY-MM-DD HH:MM`.
 fn assert_default_message(message: &str, description: &str) {
@@ -34,9 +27,8 @@ fn assert_default_message(message: &str, description: &str) {
 
 #[tokio::test]
 async fn three_writes_make_three_commits_with_messages_files_and_author() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
     let pattern = CommitPattern::default();
 
@@ -79,7 +71,7 @@ async fn three_writes_make_three_commits_with_messages_files_and_author() {
         &[
             "log",
             "--format=%H|%s|%an|%ae|%cn",
-            &format!("{}..HEAD", remote.tip("main")),
+            &format!("{}..HEAD", fixture.remote.tip("main")),
         ],
     );
     let lines: Vec<&str> = log.lines().rev().collect();
@@ -92,19 +84,7 @@ async fn three_writes_make_three_commits_with_messages_files_and_author() {
                 commit.hash, commit.message
             )
         );
-        assert_eq!(
-            git(
-                &checkout,
-                &[
-                    "diff-tree",
-                    "--no-commit-id",
-                    "--name-only",
-                    "-r",
-                    &commit.hash
-                ]
-            ),
-            path
-        );
+        assert_eq!(changed_paths(&checkout, &commit.hash), path);
         assert_eq!(
             git(&checkout, &["show", &format!("{}:{path}", commit.hash)]),
             content.trim_end()
@@ -124,9 +104,8 @@ async fn three_writes_make_three_commits_with_messages_files_and_author() {
 
 #[tokio::test]
 async fn an_identical_write_creates_no_commit() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let pattern = CommitPattern::default();
 
     let same = session
@@ -134,11 +113,7 @@ async fn an_identical_write_creates_no_commit() {
         .await
         .unwrap();
     assert_eq!(same, None);
-    session
-        .write_file("README.md", "# UI 2\n", "change", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    commit(&session, "README.md", "# UI 2\n", "change").await;
     let again = session
         .write_file("README.md", "# UI 2\n", "again", &pattern)
         .await
@@ -149,9 +124,8 @@ async fn an_identical_write_creates_no_commit() {
 
 #[tokio::test]
 async fn a_custom_pattern_and_delete_are_committed() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
     let pattern = CommitPattern("studio: {description}".to_owned());
 
@@ -182,9 +156,8 @@ async fn a_custom_pattern_and_delete_are_committed() {
 
 #[tokio::test]
 async fn only_touched_paths_are_committed_never_untracked_junk_or_generated_folders() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
     std::fs::write(checkout.join("junk.log"), "junk").unwrap();
     std::fs::create_dir_all(checkout.join(".studio")).unwrap();
@@ -192,30 +165,9 @@ async fn only_touched_paths_are_committed_never_untracked_junk_or_generated_fold
     std::fs::create_dir_all(checkout.join("node_modules/react")).unwrap();
     std::fs::write(checkout.join("node_modules/react/index.js"), "dep").unwrap();
 
-    let commit = session
-        .write_file(
-            "src/new.ts",
-            "export {};\n",
-            "new",
-            &CommitPattern::default(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let commit = commit(&session, "src/new.ts", "export {};\n", "new").await;
 
-    assert_eq!(
-        git(
-            &checkout,
-            &[
-                "diff-tree",
-                "--no-commit-id",
-                "--name-only",
-                "-r",
-                &commit.hash
-            ]
-        ),
-        "src/new.ts"
-    );
+    assert_eq!(changed_paths(&checkout, &commit.hash), "src/new.ts");
     assert_eq!(
         status(&checkout),
         "?? junk.log",
@@ -225,9 +177,8 @@ async fn only_touched_paths_are_committed_never_untracked_junk_or_generated_fold
 
 #[tokio::test]
 async fn uncommitted_writes_are_staged_and_swept_into_no_later_commit() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
 
     session
@@ -241,24 +192,8 @@ async fn uncommitted_writes_are_staged_and_swept_into_no_later_commit() {
     assert!(session.history().await.unwrap().is_empty());
     assert_eq!(status(&checkout), "A  draft.md\nD  src/tokens.css");
 
-    let commit = session
-        .write_file("README.md", "# UI!\n", "readme", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        git(
-            &checkout,
-            &[
-                "diff-tree",
-                "--no-commit-id",
-                "--name-only",
-                "-r",
-                &commit.hash
-            ]
-        ),
-        "README.md"
-    );
+    let commit = commit(&session, "README.md", "# UI!\n", "readme").await;
+    assert_eq!(changed_paths(&checkout, &commit.hash), "README.md");
     assert_eq!(
         status(&checkout),
         "A  draft.md\nD  src/tokens.css",
@@ -268,14 +203,8 @@ async fn uncommitted_writes_are_staged_and_swept_into_no_later_commit() {
 
 #[tokio::test]
 async fn content_above_the_size_limit_is_refused_and_writes_nothing() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let mut config = support::config(data.path());
-    config.max_file_bytes = 1024;
-    let session = studio_git::GitWorkspace::new(config)
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .unwrap();
+    let fixture = Fixture::with_config(|config| config.max_file_bytes = 1024);
+    let session = fixture.open(1).await;
 
     let err = session
         .write_file(
@@ -299,23 +228,13 @@ async fn content_above_the_size_limit_is_refused_and_writes_nothing() {
         "{err:?}"
     );
     assert!(!session.info().checkout.join("big.bin").exists());
-    session
-        .write_file(
-            "ok.bin",
-            vec![b'x'; 1024],
-            "fits",
-            &CommitPattern::default(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    commit(&session, "ok.bin", vec![b'x'; 1024], "fits").await;
 }
 
 #[tokio::test]
 async fn hostile_paths_are_refused_and_write_nothing() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
     let outside = tempfile::tempdir().unwrap();
     // Symlinks planted inside the checkout (as a malicious repository or process could).
@@ -383,33 +302,14 @@ async fn hostile_paths_are_refused_and_write_nothing() {
 
 #[tokio::test]
 async fn a_symlinked_directory_inside_the_repository_is_written_at_its_real_path() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = open(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
     let checkout = session.info().checkout.clone();
     std::os::unix::fs::symlink("src/components", checkout.join("components")).unwrap();
 
-    let commit = session
-        .write_file(
-            "components/Link.tsx",
-            "x",
-            "via link",
-            &CommitPattern::default(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let commit = commit(&session, "components/Link.tsx", "x", "via link").await;
     assert_eq!(
-        git(
-            &checkout,
-            &[
-                "diff-tree",
-                "--no-commit-id",
-                "--name-only",
-                "-r",
-                &commit.hash
-            ]
-        ),
+        changed_paths(&checkout, &commit.hash),
         "src/components/Link.tsx"
     );
 }

@@ -2,30 +2,17 @@
 
 mod support;
 
-use studio_core::CommitPattern;
 use studio_git::RollbackTarget;
-use support::{Stream, design_system, git, git_ok, sandbox, workspace};
+use support::{Fixture, Stream, commit, git, git_ok, sandbox};
 
 #[tokio::test]
 async fn push_publishes_the_branch_and_after_a_rollback_updates_it_to_the_new_state() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = workspace(data.path())
-        .open_session(&remote.file_url(), None, &sandbox(1))
-        .await
-        .unwrap();
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
+    let session = fixture.open_url(&remote.file_url(), 1).await;
     let branch = session.info().branch.clone();
-    let pattern = CommitPattern::default();
-    let first = session
-        .write_file("a.txt", "a", "a", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
-    let second = session
-        .write_file("b.txt", "b", "b", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = commit(&session, "a.txt", "a", "a").await;
+    let second = commit(&session, "b.txt", "b", "b").await;
 
     let pushed = session.push().await.unwrap();
     assert_eq!(pushed, second.hash);
@@ -53,11 +40,7 @@ async fn push_publishes_the_branch_and_after_a_rollback_updates_it_to_the_new_st
         .rollback(RollbackTarget::Commit(second.hash.clone()))
         .await
         .unwrap();
-    let third = session
-        .write_file("c.txt", "c", "c", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    let third = commit(&session, "c.txt", "c", "c").await;
     assert_eq!(session.push().await.unwrap(), third.hash);
     assert_eq!(remote.tip(&branch), third.hash);
     assert!(git_ok(
@@ -68,19 +51,11 @@ async fn push_publishes_the_branch_and_after_a_rollback_updates_it_to_the_new_st
 
 #[tokio::test]
 async fn push_refuses_to_overwrite_a_branch_someone_else_moved() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = workspace(data.path())
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .unwrap();
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
+    let session = fixture.open(1).await;
     let branch = session.info().branch.clone();
-    let pattern = CommitPattern::default();
-    session
-        .write_file("a.txt", "a", "a", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    commit(&session, "a.txt", "a", "a").await;
     session.push().await.unwrap();
 
     // A colleague pushes to the session branch.
@@ -95,22 +70,14 @@ async fn push_refuses_to_overwrite_a_branch_someone_else_moved() {
 
 #[tokio::test]
 async fn first_push_refuses_when_the_branch_already_exists_on_the_remote() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let id = sandbox(1);
-    let existing = format!("design/studio-{}", id.hex());
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
+    let existing = format!("design/studio-{}", sandbox(1).hex());
     Stream::default()
         .commit(&existing, "unrelated", &[("x", b"x")])
         .import(remote.path());
-    let session = workspace(data.path())
-        .open_session(&remote.path_str(), None, &id)
-        .await
-        .unwrap();
-    session
-        .write_file("a.txt", "a", "a", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let session = fixture.open(1).await;
+    commit(&session, "a.txt", "a", "a").await;
 
     let err = session.push().await.unwrap_err();
     assert_eq!(err.code(), "push_conflict", "{err}");
@@ -122,17 +89,10 @@ async fn first_push_refuses_when_the_branch_already_exists_on_the_remote() {
 
 #[tokio::test]
 async fn a_push_the_remote_cannot_apply_is_reported_as_push_rejected() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let session = workspace(data.path())
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .unwrap();
-    session
-        .write_file("a.txt", "a", "a", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
+    let session = fixture.open(1).await;
+    commit(&session, "a.txt", "a", "a").await;
     // Another writer holds the remote branch's lock, so the remote refuses the update.
     let lock = remote
         .path()
@@ -153,23 +113,15 @@ async fn a_push_the_remote_cannot_apply_is_reported_as_push_rejected() {
 
 #[tokio::test]
 async fn pushing_into_a_non_bare_repository_is_reported_as_push_rejected() {
-    let remote = design_system();
+    let fixture = Fixture::new();
     let work = tempfile::tempdir().unwrap();
     git(
         work.path(),
-        &["clone", "--quiet", &remote.path_str(), "clone"],
+        &["clone", "--quiet", &fixture.remote.path_str(), "clone"],
     );
     let non_bare = work.path().join("clone");
-    let data = tempfile::tempdir().unwrap();
-    let session = workspace(data.path())
-        .open_session(non_bare.to_str().unwrap(), None, &sandbox(1))
-        .await
-        .unwrap();
-    session
-        .write_file("a.txt", "a", "a", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let session = fixture.open_url(non_bare.to_str().unwrap(), 1).await;
+    commit(&session, "a.txt", "a", "a").await;
 
     let err = session.push().await.unwrap_err();
     assert_eq!(err.code(), "push_rejected", "{err:?}");

@@ -6,18 +6,11 @@ use std::path::Path;
 
 use studio_core::{CommitInfo, CommitPattern};
 use studio_git::{RollbackTarget, Session};
-use support::{design_system, git, git_ok, sandbox, status, workspace};
+use support::{Fixture, commit, git, git_ok, sandbox, status, workspace};
 
 /// A session with three commits: edit Button, add Badge, delete Card.
-async fn session_with_three_commits(
-    remote: &support::Remote,
-    data: &Path,
-) -> (Session, Vec<CommitInfo>) {
-    let session = workspace(data)
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .expect("open session");
-    let pattern = CommitPattern::default();
+async fn session_with_three_commits(fixture: &Fixture) -> (Session, Vec<CommitInfo>) {
+    let session = fixture.open(1).await;
     let button = "export const Button = () => <button className=\"round\" />;\n";
     let mut commits = Vec::new();
     for (path, content, description) in [
@@ -28,13 +21,14 @@ async fn session_with_three_commits(
             "badge",
         ),
     ] {
-        let written = session
-            .write_file(path, content, description, &pattern)
-            .await;
-        commits.push(written.expect("write").expect("a commit"));
+        commits.push(commit(&session, path, content, description).await);
     }
     let deleted = session
-        .delete_file("src/components/Card/Card.tsx", "no card", &pattern)
+        .delete_file(
+            "src/components/Card/Card.tsx",
+            "no card",
+            &CommitPattern::default(),
+        )
         .await;
     commits.push(deleted.expect("delete").expect("a commit"));
     (session, commits)
@@ -63,9 +57,8 @@ fn assert_tree_matches(checkout: &Path, commit: &str) {
 
 #[tokio::test]
 async fn rollback_by_steps_and_by_hash_restores_the_tree_exactly() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let (session, commits) = session_with_three_commits(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let (session, commits) = session_with_three_commits(&fixture).await;
     let checkout = session.info().checkout.clone();
 
     let head = session.rollback(RollbackTarget::Steps(1)).await.unwrap();
@@ -90,16 +83,15 @@ async fn rollback_by_steps_and_by_hash_restores_the_tree_exactly() {
 
     // All the way back to the base: the session's starting point.
     let base = session.rollback(RollbackTarget::Steps(1)).await.unwrap();
-    assert_eq!(base.hash, remote.tip("main"));
+    assert_eq!(base.hash, fixture.remote.tip("main"));
     assert_tree_matches(&checkout, &base.hash);
     assert!(session.history().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn undone_commits_stay_reachable_and_rolling_forward_works() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let (session, commits) = session_with_three_commits(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let (session, commits) = session_with_three_commits(&fixture).await;
     let checkout = session.info().checkout.clone();
     let hex = session.info().sandbox_id.hex().to_owned();
 
@@ -142,11 +134,7 @@ async fn undone_commits_stay_reachable_and_rolling_forward_works() {
 
     // Back again, then a new edit: the abandoned line stays reachable too.
     session.rollback(RollbackTarget::Steps(2)).await.unwrap();
-    let fresh = session
-        .write_file("NEW.md", "new\n", "new line", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let fresh = commit(&session, "NEW.md", "new\n", "new line").await;
     session
         .rollback(RollbackTarget::Commit(commits[2].hash.clone()))
         .await
@@ -161,30 +149,15 @@ async fn undone_commits_stay_reachable_and_rolling_forward_works() {
 
 #[tokio::test]
 async fn foreign_commits_base_history_and_impossible_steps_are_refused() {
-    let remote = design_system();
-    let older = remote.tip("main");
-    let newer = remote.advance("main", "upstream", &[("UP.md", b"up\n")]);
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
-    let session = ws
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .unwrap();
-    let other = ws
-        .open_session(&remote.path_str(), None, &sandbox(2))
-        .await
-        .unwrap();
-    let pattern = CommitPattern::default();
-    let mine = session
-        .write_file("mine.txt", "mine", "mine", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
-    let theirs = other
-        .write_file("theirs.txt", "theirs", "theirs", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    let fixture = Fixture::new();
+    let older = fixture.remote.tip("main");
+    let newer = fixture
+        .remote
+        .advance("main", "upstream", &[("UP.md", b"up\n")]);
+    let session = fixture.open(1).await;
+    let other = fixture.open(2).await;
+    let mine = commit(&session, "mine.txt", "mine", "mine").await;
+    let theirs = commit(&other, "theirs.txt", "theirs", "theirs").await;
     let checkout = session.info().checkout.clone();
 
     let refused = [
@@ -228,9 +201,8 @@ async fn foreign_commits_base_history_and_impossible_steps_are_refused() {
 
 #[tokio::test]
 async fn rollback_discards_staged_edits_but_never_touches_generated_folders() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let (session, commits) = session_with_three_commits(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let (session, commits) = session_with_three_commits(&fixture).await;
     let checkout = session.info().checkout.clone();
     session
         .write_file_uncommitted("src/tokens.css", "draft")
@@ -261,9 +233,8 @@ async fn rollback_discards_staged_edits_but_never_touches_generated_folders() {
 
 #[tokio::test]
 async fn after_a_restart_rollback_still_discards_edits_staged_before_it() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let (session, commits) = session_with_three_commits(&remote, data.path()).await;
+    let fixture = Fixture::new();
+    let (session, commits) = session_with_three_commits(&fixture).await;
     let checkout = session.info().checkout.clone();
     session
         .write_file_uncommitted("README.md", "draft")
@@ -271,8 +242,8 @@ async fn after_a_restart_rollback_still_discards_edits_staged_before_it() {
         .unwrap();
     drop(session);
 
-    let reopened = workspace(data.path())
-        .reopen_session(&remote.path_str(), &sandbox(1), &checkout)
+    let reopened = workspace(fixture.data())
+        .reopen_session(&fixture.remote.path_str(), &sandbox(1), &checkout)
         .await
         .unwrap();
     let back = reopened.rollback(RollbackTarget::Steps(1)).await.unwrap();

@@ -5,20 +5,16 @@ mod support;
 use std::time::{Duration, Instant};
 
 use studio_core::CommitPattern;
-use studio_git::{GitError, GitWorkspace};
-use support::{Stream, design_system, git, sandbox, status, workspace};
+use studio_git::GitError;
+use support::{Fixture, Stream, commit, git, sandbox, status, workspace};
 
 #[tokio::test]
 async fn session_checkout_from_a_local_path_is_on_its_own_branch_at_the_base() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
+    let fixture = Fixture::new();
+    let (remote, ws) = (&fixture.remote, &fixture.ws);
     let id = sandbox(1);
 
-    let session = ws
-        .open_session(&remote.path_str(), None, &id)
-        .await
-        .unwrap();
+    let session = fixture.open(1).await;
 
     let info = session.info();
     assert_eq!(info.branch, format!("design/studio-{}", id.hex()));
@@ -43,22 +39,15 @@ async fn session_checkout_from_a_local_path_is_on_its_own_branch_at_the_base() {
 
 #[tokio::test]
 async fn session_checkout_from_a_file_url_shares_the_mirror_of_the_plain_path() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
 
-    let by_url = ws
-        .open_session(&remote.file_url(), None, &sandbox(1))
-        .await
-        .unwrap();
-    let by_path = ws
-        .open_session(&remote.path_str(), None, &sandbox(2))
-        .await
-        .unwrap();
+    let by_url = fixture.open_url(&remote.file_url(), 1).await;
+    let by_path = fixture.open(2).await;
 
     assert_eq!(by_url.info().base_commit, remote.tip("main"));
     assert_eq!(status(&by_url.info().checkout), "");
-    let mirrors: Vec<_> = std::fs::read_dir(data.path().join("mirrors"))
+    let mirrors: Vec<_> = std::fs::read_dir(fixture.data().join("mirrors"))
         .unwrap()
         .collect();
     assert_eq!(mirrors.len(), 1, "one mirror per repository");
@@ -67,12 +56,11 @@ async fn session_checkout_from_a_file_url_shares_the_mirror_of_the_plain_path() 
 
 #[tokio::test]
 async fn an_explicit_base_branch_is_used_and_a_missing_one_is_a_clear_error_leaving_nothing() {
-    let remote = design_system();
+    let fixture = Fixture::new();
+    let (remote, ws) = (&fixture.remote, &fixture.ws);
     Stream::default()
         .commit("release", "release work", &[("CHANGELOG.md", b"1.0\n")])
         .import(remote.path());
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
 
     let session = ws
         .open_session(&remote.path_str(), Some("release"), &sandbox(1))
@@ -96,12 +84,7 @@ async fn an_explicit_base_branch_is_used_and_a_missing_one_is_a_clear_error_leav
         other => panic!("unexpected error {other:?}"),
     }
     assert!(!ws.default_checkout(&id).exists(), "no half-made checkout");
-    let mirror = std::fs::read_dir(data.path().join("mirrors"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let mirror = support::only_mirror(fixture.data());
     assert_eq!(
         git(&mirror, &["branch", "--list", "design/*"])
             .lines()
@@ -150,17 +133,12 @@ async fn an_unreachable_repository_is_a_clear_error_and_creates_no_mirror() {
 
 #[tokio::test]
 async fn opening_the_same_sandbox_twice_is_refused_without_touching_the_first() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
-    let id = sandbox(1);
-    let first = ws
-        .open_session(&remote.path_str(), None, &id)
-        .await
-        .unwrap();
+    let fixture = Fixture::new();
+    let first = fixture.open(1).await;
 
-    let err = ws
-        .open_session(&remote.path_str(), None, &id)
+    let err = fixture
+        .ws
+        .open_session(&fixture.remote.path_str(), None, &sandbox(1))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "session_exists");
@@ -170,26 +148,17 @@ async fn opening_the_same_sandbox_twice_is_refused_without_touching_the_first() 
 
 #[tokio::test]
 async fn a_reopened_session_sees_its_branch_base_and_history() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
+    let fixture = Fixture::new();
+    let remote = &fixture.remote;
     let id = sandbox(1);
-    let pattern = CommitPattern::default();
     let checkout = {
-        let ws = workspace(data.path());
-        let session = ws
-            .open_session(&remote.path_str(), None, &id)
-            .await
-            .unwrap();
-        session
-            .write_file("a.txt", "a", "first", &pattern)
-            .await
-            .unwrap()
-            .unwrap();
+        let session = fixture.open(1).await;
+        commit(&session, "a.txt", "a", "first").await;
         session.info().checkout.clone()
     };
 
     // A new workspace, as after a server restart.
-    let ws = workspace(data.path());
+    let ws = workspace(fixture.data());
     let session = ws
         .reopen_session(&remote.file_url(), &id, &checkout)
         .await
@@ -198,11 +167,7 @@ async fn a_reopened_session_sees_its_branch_base_and_history() {
     assert_eq!(session.info().base_commit, remote.tip("main"));
     let history = session.history().await.unwrap();
     assert_eq!(history.len(), 1);
-    session
-        .write_file("b.txt", "b", "second", &pattern)
-        .await
-        .unwrap()
-        .unwrap();
+    commit(&session, "b.txt", "b", "second").await;
     assert_eq!(session.history().await.unwrap().len(), 2);
 
     let wrong = ws
@@ -214,14 +179,10 @@ async fn a_reopened_session_sees_its_branch_base_and_history() {
 
 #[tokio::test]
 async fn removing_a_session_removes_checkout_and_worktree_but_keeps_its_commits_in_the_mirror() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let ws = workspace(data.path());
+    let fixture = Fixture::new();
+    let ws = &fixture.ws;
     let id = sandbox(1);
-    let session = ws
-        .open_session(&remote.path_str(), None, &id)
-        .await
-        .unwrap();
+    let session = fixture.open(1).await;
     session
         .write_file("x.txt", "x", "x", &CommitPattern::default())
         .await
@@ -232,12 +193,7 @@ async fn removing_a_session_removes_checkout_and_worktree_but_keeps_its_commits_
     ws.remove_session(&id, &checkout).await.unwrap();
 
     assert!(!checkout.exists());
-    let mirror = std::fs::read_dir(data.path().join("mirrors"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let mirror = support::only_mirror(fixture.data());
     assert_eq!(
         git(&mirror, &["worktree", "list", "--porcelain"])
             .matches("worktree ")
@@ -276,11 +232,8 @@ async fn concurrent_sessions_racing_spare_claims_and_rebuilds_all_succeed() {
 /// Six sessions of one repository start at once; with spares, one claims the prepared spare
 /// while the others check out cold and background rebuilds race with them.
 async fn six_sessions_at_once(spares: bool) {
-    let remote = design_system();
-    let data = tempfile::tempdir().expect("temp dir");
-    let mut config = support::config(data.path());
-    config.spare_checkouts = spares;
-    let ws = GitWorkspace::new(config);
+    let fixture = Fixture::with_config(|config| config.spare_checkouts = spares);
+    let (remote, ws) = (&fixture.remote, &fixture.ws);
     if spares {
         ws.warm_up(&remote.path_str(), None).await.expect("warm up");
     }
@@ -298,7 +251,7 @@ async fn six_sessions_at_once(spares: bool) {
             .await;
         commit.expect("write").expect("a commit");
     }
-    let mirror = support::only_mirror(data.path());
+    let mirror = support::only_mirror(fixture.data());
     git(&mirror, &["fsck", "--no-progress"]);
     let branches = git(&mirror, &["branch", "--list", "design/*"]);
     assert_eq!(branches.lines().count(), 6, "{branches}");
@@ -319,11 +272,8 @@ async fn six_sessions_at_once(spares: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
-    let remote = design_system();
-    let data = tempfile::tempdir().unwrap();
-    let mut config = support::config(data.path());
-    config.spare_checkouts = true;
-    let ws = GitWorkspace::new(config);
+    let fixture = Fixture::with_config(|config| config.spare_checkouts = true);
+    let (remote, ws) = (&fixture.remote, &fixture.ws);
     ws.warm_up(&remote.path_str(), None).await.unwrap();
     assert!(ws.spare_ready(&remote.path_str()).await.unwrap());
 
@@ -336,10 +286,7 @@ async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
             ("NEW.md", b"new\n"),
         ],
     );
-    let session = ws
-        .open_session(&remote.path_str(), None, &sandbox(1))
-        .await
-        .unwrap();
+    let session = fixture.open(1).await;
 
     let checkout = &session.info().checkout;
     assert_eq!(session.info().base_commit, remote.tip("main"));
@@ -354,11 +301,7 @@ async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
     );
     assert_eq!(status(checkout), "", "claimed checkout is clean");
     git(checkout, &["worktree", "list"]);
-    let commit = session
-        .write_file("NEW.md", "newer\n", "edit", &CommitPattern::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let commit = commit(&session, "NEW.md", "newer\n", "edit").await;
     assert_eq!(git(checkout, &["rev-parse", "HEAD"]), commit.hash);
 
     // The pool refills in the background; poll with a deadline.
@@ -367,10 +310,7 @@ async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
         assert!(Instant::now() < deadline, "spare was not rebuilt");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let second = ws
-        .open_session(&remote.path_str(), None, &sandbox(2))
-        .await
-        .unwrap();
+    let second = fixture.open(2).await;
     assert_eq!(status(&second.info().checkout), "");
     ws.remove_session(&sandbox(1), checkout).await.unwrap();
     assert!(!checkout.exists());

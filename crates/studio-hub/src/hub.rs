@@ -1,32 +1,16 @@
-//! The hub itself: the topic map, publishing, closing and counting.
+//! The hub facade: subscribing, publishing, closing topics and reading the counters. The shared
+//! topic state it drives lives in `topics`.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use studio_core::{Event, SandboxId};
 
+use crate::config::HubConfig;
 use crate::event::SharedEvent;
 use crate::queue::{ClientQueue, CloseReason, Pushed};
 use crate::subscription::Subscription;
-
-/// Tuning knobs. The defaults suit a WebSocket per browser tab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HubConfig {
-    /// Events a client may have queued before it is dropped as too slow (at least 1).
-    pub queue_capacity: usize,
-    /// Events asked of the [`EventSource`](crate::EventSource) per call during replay (at least 1).
-    pub replay_page: usize,
-}
-
-impl Default for HubConfig {
-    fn default() -> Self {
-        Self {
-            queue_capacity: 256,
-            replay_page: 500,
-        }
-    }
-}
+use crate::topics::{Shared, Topic, lock};
 
 /// A snapshot of the hub's counters, for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,35 +31,6 @@ pub struct HubStats {
 #[derive(Debug, Clone, Default)]
 pub struct Hub {
     pub(crate) shared: Arc<Shared>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    topics: Mutex<HashMap<SandboxId, Arc<Topic>>>,
-    pub(crate) config: HubConfig,
-    next_client: AtomicU64,
-    clients: AtomicUsize,
-    events_published: AtomicU64,
-    pub(crate) events_sent: AtomicU64,
-    clients_dropped_slow: AtomicU64,
-}
-
-/// The clients of one sandbox.
-#[derive(Debug, Default)]
-pub(crate) struct Topic {
-    clients: Mutex<TopicClients>,
-}
-
-#[derive(Debug, Default)]
-struct TopicClients {
-    by_id: HashMap<u64, Arc<ClientQueue>>,
-    /// Set once the topic has left the map; it then never gains clients again.
-    removed: bool,
-}
-
-/// Locks ignoring poison: every critical section here leaves the data consistent at each step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Hub {
@@ -114,7 +69,7 @@ impl Hub {
             topic
         };
         shared.clients.fetch_add(1, Ordering::Relaxed);
-        Subscription::new(self.clone(), sandbox.clone(), topic, client_id, queue)
+        Subscription::new(Arc::clone(shared), sandbox.clone(), topic, client_id, queue)
     }
 
     /// Sends `event` to every client of its sandbox's topic and returns how many queued it.
@@ -151,7 +106,7 @@ impl Hub {
             );
         }
         if now_empty {
-            self.remove_topic_if_empty(sandbox, &topic);
+            shared.remove_topic_if_empty(sandbox, &topic);
         }
         queued
     }
@@ -204,32 +159,6 @@ impl Hub {
             events_published: shared.events_published.load(Ordering::Relaxed),
             events_sent: shared.events_sent.load(Ordering::Relaxed),
             clients_dropped_slow: shared.clients_dropped_slow.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Detaches one client (its subscription was dropped).
-    pub(crate) fn leave(&self, sandbox: &SandboxId, topic: &Arc<Topic>, client_id: u64) {
-        let was_attached = lock(&topic.clients).by_id.remove(&client_id).is_some();
-        if was_attached {
-            self.shared.clients.fetch_sub(1, Ordering::Relaxed);
-        }
-        self.remove_topic_if_empty(sandbox, topic);
-    }
-
-    /// Removes `topic` from the map if it has no clients left and is still the map's topic for
-    /// `sandbox` (a newer topic for the same sandbox is left alone).
-    fn remove_topic_if_empty(&self, sandbox: &SandboxId, topic: &Arc<Topic>) {
-        let mut topics = lock(&self.shared.topics);
-        let mut clients = lock(&topic.clients);
-        if clients.removed || !clients.by_id.is_empty() {
-            return;
-        }
-        clients.removed = true;
-        if topics
-            .get(sandbox)
-            .is_some_and(|current| Arc::ptr_eq(current, topic))
-        {
-            topics.remove(sandbox);
         }
     }
 }

@@ -47,14 +47,17 @@
 //! exists (replaying from the store does this naturally); a deletion after that point ends the
 //! subscription with [`CloseReason::TopicClosed`].
 
+mod config;
 mod event;
 mod hub;
 mod queue;
 mod replay;
 mod subscription;
+mod topics;
 
+pub use config::HubConfig;
 pub use event::SharedEvent;
-pub use hub::{Hub, HubConfig, HubStats};
+pub use hub::{Hub, HubStats};
 pub use queue::CloseReason;
 pub use replay::{EventSource, ReplayError};
 pub use subscription::Subscription;

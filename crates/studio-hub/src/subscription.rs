@@ -1,4 +1,4 @@
-//! A client's end of a topic.
+//! A client's end of a topic: [`Subscription`], its replay backlog and the `seq` it has reached.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 use studio_core::SandboxId;
 
 use crate::event::SharedEvent;
-use crate::hub::{Hub, Topic};
 use crate::queue::{ClientQueue, CloseReason};
+use crate::topics::{Shared, Topic};
 
 /// One client attached to one sandbox's topic. Dropping it detaches the client (and removes the
 /// topic if it was the last one).
 pub struct Subscription {
-    hub: Hub,
+    shared: Arc<Shared>,
     sandbox: SandboxId,
     topic: Arc<Topic>,
     client_id: u64,
@@ -28,14 +28,14 @@ pub struct Subscription {
 
 impl Subscription {
     pub(crate) fn new(
-        hub: Hub,
+        shared: Arc<Shared>,
         sandbox: SandboxId,
         topic: Arc<Topic>,
         client_id: u64,
         queue: Arc<ClientQueue>,
     ) -> Self {
         Self {
-            hub,
+            shared,
             sandbox,
             topic,
             client_id,
@@ -80,14 +80,15 @@ impl Subscription {
             },
         };
         self.last_seq = Some(event.seq());
-        self.hub.shared.events_sent.fetch_add(1, Ordering::Relaxed);
+        self.shared.events_sent.fetch_add(1, Ordering::Relaxed);
         Ok(event)
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.hub.leave(&self.sandbox, &self.topic, self.client_id);
+        self.shared
+            .leave(&self.sandbox, &self.topic, self.client_id);
     }
 }
 

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::cgroup::{CgroupRoot, UnitCgroup};
 use crate::error::AdoptionMismatch;
 use crate::logs::{self, LogBuffer, LogStream};
-use crate::process::{self, Instance, TOKEN_VAR};
+use crate::process::{self, Instance};
 use crate::procinfo;
+use crate::token::TOKEN_VAR;
 
 /// Everything needed to find a unit instance again from another supervisor process.
 /// Serializable; the store persists it whenever [`Unit::record`](crate::Unit::record) changes

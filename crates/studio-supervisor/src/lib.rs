@@ -65,7 +65,9 @@
 
 mod adopt;
 mod cgroup;
+mod checks;
 mod error;
+mod log_limits;
 mod logs;
 mod ports;
 mod probe;
@@ -74,15 +76,19 @@ mod procinfo;
 mod spec;
 mod status;
 mod supervisor;
+mod target;
+mod token;
 mod unit;
 
 pub use adopt::AdoptionRecord;
+pub use checks::{Dependency, Liveness, Probe};
 pub use error::{AdoptionMismatch, PortError, SupervisorError};
+pub use log_limits::LogLimits;
 pub use logs::{LogLine, LogStream};
 pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};
-pub use process::TOKEN_VAR;
 pub use procinfo::{cpu_ticks, rss_bytes};
-pub use spec::{Dependency, Liveness, LogLimits, Probe, RestartPolicy, UnitSpec};
+pub use spec::{RestartPolicy, UnitSpec};
 pub use status::{ExitReason, UnitState, UnitStatus};
 pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};
+pub use token::TOKEN_VAR;
 pub use unit::Unit;

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::spec::LogLimits;
+use crate::log_limits::LogLimits;
 
 /// Where a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use url::Url;
 
-use crate::spec::{Dependency, Probe};
+use crate::checks::{Dependency, Probe};
+use crate::target::{parse_http_url, parse_postgres_url};
 
 /// Runs a probe once; `Err` says why it did not pass.
 pub(crate) async fn check(probe: &Probe, timeout: Duration) -> Result<(), String> {
@@ -40,37 +40,6 @@ async fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, String> {
         Ok(Err(e)) => Err(format!("connect to {addr}: {e}")),
         Err(_) => Err(format!("connect to {addr}: timed out after {timeout:?}")),
     }
-}
-
-/// Where an `http://` URL points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpTarget {
-    /// `host:port` to connect to.
-    pub addr: String,
-    /// `Host` header value.
-    pub host: String,
-    /// Path and query to request.
-    pub path: String,
-}
-
-pub(crate) fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
-    let parsed = Url::parse(url).map_err(|e| format!("invalid probe URL {url:?}: {e}"))?;
-    if parsed.scheme() != "http" {
-        return Err(format!("probe URL {url:?}: only http:// is supported"));
-    }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| format!("probe URL {url:?} has no host"))?;
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    let path = match parsed.query() {
-        Some(query) => format!("{}?{query}", parsed.path()),
-        None => parsed.path().to_owned(),
-    };
-    Ok(HttpTarget {
-        addr: format!("{host}:{port}"),
-        host: format!("{host}:{port}"),
-        path,
-    })
 }
 
 /// `GET url` answered with 2xx or 3xx.
@@ -112,45 +81,6 @@ fn parse_status(head: &[u8]) -> Option<u16> {
     let text = std::str::from_utf8(head.get(..12)?).ok()?;
     let rest = text.strip_prefix("HTTP/1.")?;
     rest.get(2..5)?.parse().ok()
-}
-
-pub(crate) fn validate_addr(addr: &str) -> Result<(), String> {
-    match addr.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
-        _ => Err(format!("address {addr:?} is not host:port")),
-    }
-}
-
-/// Where a `postgres://` URL points. The password is never kept: the check does not log in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PgTarget {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub database: String,
-}
-
-pub(crate) fn parse_postgres_url(url: &str) -> Result<PgTarget, String> {
-    // The error must not echo the URL: it may carry a password.
-    let parsed = Url::parse(url).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
-    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
-        return Err("a PostgreSQL URL starts with postgres:// or postgresql://".into());
-    }
-    let host = parsed.host_str().ok_or("the PostgreSQL URL has no host")?;
-    let user = match parsed.username() {
-        "" => "postgres".to_owned(),
-        user => user.to_owned(),
-    };
-    let database = match parsed.path().trim_start_matches('/') {
-        "" => user.clone(),
-        db => db.to_owned(),
-    };
-    Ok(PgTarget {
-        host: host.to_owned(),
-        port: parsed.port().unwrap_or(5432),
-        user,
-        database,
-    })
 }
 
 /// Sends a protocol-3.0 startup message and reads the first reply, like `pg_isready`: an
@@ -224,42 +154,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_urls_are_split_into_address_and_path() {
-        let t = parse_http_url("http://127.0.0.1:5173/__health?x=1").unwrap();
-        assert_eq!(t.addr, "127.0.0.1:5173");
-        assert_eq!(t.path, "/__health?x=1");
-        assert!(parse_http_url("https://example.com/").is_err());
-        assert!(parse_http_url("not a url").is_err());
-    }
-
-    #[test]
     fn status_lines_are_parsed() {
         assert_eq!(parse_status(b"HTTP/1.1 302 Found\r\n"), Some(302));
         assert_eq!(parse_status(b"HTTP/1.0 200 OK"), Some(200));
         assert_eq!(parse_status(b"SSH-2.0-OpenSSH"), None);
-    }
-
-    #[test]
-    fn postgres_urls_default_user_and_database_and_hide_passwords() {
-        let t = parse_postgres_url("postgres://alice:s3cret@db.local:6543/app").unwrap();
-        assert_eq!(
-            (
-                t.host.as_str(),
-                t.port,
-                t.user.as_str(),
-                t.database.as_str()
-            ),
-            ("db.local", 6543, "alice", "app")
-        );
-        let t = parse_postgres_url("postgresql://localhost").unwrap();
-        assert_eq!(
-            (t.port, t.user.as_str(), t.database.as_str()),
-            (5432, "postgres", "postgres")
-        );
-        let shown = Dependency::Postgres("postgres://alice:s3cret@db.local/app".into()).to_string();
-        assert!(!shown.contains("s3cret"), "{shown}");
-        let err = parse_postgres_url("mysql://alice:s3cret@x").unwrap_err();
-        assert!(!err.contains("s3cret"));
     }
 
     #[test]

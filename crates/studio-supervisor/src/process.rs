@@ -29,10 +29,7 @@ use crate::logs::{self, LogBuffer, LogStream};
 use crate::procinfo;
 use crate::spec::UnitSpec;
 use crate::status::ExitReason;
-
-/// The environment variable carrying a unit instance's unique token. Re-adoption checks it in
-/// `/proc/<pid>/environ` before trusting a PID.
-pub const TOKEN_VAR: &str = "STUDIO_UNIT_TOKEN";
+use crate::token::TOKEN_VAR;
 
 /// The only variables a child inherits from the supervisor (unless the spec overrides them).
 const INHERITED_VARS: [&str; 3] = ["PATH", "HOME", "LANG"];
@@ -54,23 +51,6 @@ pub(crate) struct Instance {
     is_child: bool,
     exit: Option<ExitReason>,
     readers: Vec<JoinHandle<()>>,
-}
-
-/// A fresh random token (128 bits from the kernel).
-pub(crate) fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut urandom) = std::fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut urandom, &mut bytes);
-    }
-    if bytes == [0; 16] {
-        // No /dev/urandom: still unique per process and moment, which is all a token needs.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Spawns the unit's command. `Err` is a message for the operator (program not found, ...).

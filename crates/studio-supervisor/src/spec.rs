@@ -1,4 +1,5 @@
-//! What a unit is: the command, its environment, probes, dependencies and restart policy.
+//! What a unit is ([`UnitSpec`]): the command, its environment and restart policy, plus the
+//! probes, dependencies and log limits declared in the leaf modules `checks` and `log_limits`.
 //!
 //! Every field has a default chosen for a dev server (see [`UnitSpec::default`]); a caller sets
 //! the name, the program and what differs, and leaves the rest to `..Default::default()`.
@@ -10,7 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::{Dependency, Liveness, Probe};
 use crate::error::SupervisorError;
+use crate::log_limits::LogLimits;
+use crate::token::TOKEN_VAR;
 
 /// One named command the supervisor runs and owns.
 #[derive(Clone, Serialize, Deserialize)]
@@ -129,11 +133,8 @@ impl UnitSpec {
                 "environment variable name {key:?} is not valid"
             )));
         }
-        if self.env.contains_key(crate::process::TOKEN_VAR) {
-            return Err(invalid(format!(
-                "{} is set by the supervisor",
-                crate::process::TOKEN_VAR
-            )));
+        if self.env.contains_key(TOKEN_VAR) {
+            return Err(invalid(format!("{} is set by the supervisor", TOKEN_VAR)));
         }
         for probe in self
             .readiness
@@ -158,104 +159,6 @@ impl UnitSpec {
             return Err(invalid("the backoff factor must be at least 1".into()));
         }
         Ok(())
-    }
-}
-
-/// A check that a unit (or a dependency) serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Probe {
-    /// `GET url` answers with a 2xx or 3xx status. Plain `http://` only (dev servers).
-    Http { url: String },
-    /// A TCP connection to `addr` (`host:port`) succeeds.
-    Tcp { addr: String },
-}
-
-impl Probe {
-    pub fn http(url: impl Into<String>) -> Self {
-        Self::Http { url: url.into() }
-    }
-
-    pub fn tcp(addr: impl Into<String>) -> Self {
-        Self::Tcp { addr: addr.into() }
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        match self {
-            Self::Http { url } => crate::probe::parse_http_url(url).map(drop),
-            Self::Tcp { addr } => crate::probe::validate_addr(addr),
-        }
-    }
-}
-
-impl fmt::Display for Probe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Http { url } => write!(f, "GET {url}"),
-            Self::Tcp { addr } => write!(f, "tcp {addr}"),
-        }
-    }
-}
-
-/// Periodic health check of a running unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Liveness {
-    pub probe: Probe,
-    /// Between two checks (process-compose and Kubernetes default to 10 s).
-    pub period: Duration,
-    /// Consecutive failures that count as a crash (default 3).
-    pub failure_threshold: u32,
-}
-
-impl Liveness {
-    pub fn new(probe: Probe) -> Self {
-        Self {
-            probe,
-            period: Duration::from_secs(10),
-            failure_threshold: 3,
-        }
-    }
-}
-
-/// Something a unit waits for before each start and restart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "target", rename_all = "lowercase")]
-pub enum Dependency {
-    /// A TCP connection to `host:port` succeeds.
-    Tcp(String),
-    /// `GET url` answers 2xx or 3xx.
-    Http(String),
-    /// A PostgreSQL server at `postgres://user@host:port/db` accepts a connection (like
-    /// `pg_isready`: it answers the startup message with anything but "starting up").
-    Postgres(String),
-    /// Another unit of the same supervisor is `Running`.
-    Unit(String),
-}
-
-impl Dependency {
-    fn validate(&self) -> Result<(), String> {
-        match self {
-            Self::Tcp(addr) => crate::probe::validate_addr(addr),
-            Self::Http(url) => crate::probe::parse_http_url(url).map(drop),
-            Self::Postgres(url) => crate::probe::parse_postgres_url(url).map(drop),
-            Self::Unit(name) if name.is_empty() => Err("a unit dependency needs a name".into()),
-            Self::Unit(_) => Ok(()),
-        }
-    }
-}
-
-impl fmt::Display for Dependency {
-    /// Never shows a password that a PostgreSQL URL may contain.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Tcp(addr) => write!(f, "tcp {addr}"),
-            Self::Http(url) => write!(f, "http {url}"),
-            Self::Postgres(url) => match crate::probe::parse_postgres_url(url) {
-                Ok(pg) => write!(f, "postgres {}:{}/{}", pg.host, pg.port, pg.database),
-                Err(_) => f.write_str("postgres <invalid url>"),
-            },
-            Self::Unit(name) => write!(f, "unit {name}"),
-        }
     }
 }
 
@@ -299,26 +202,6 @@ impl RestartPolicy {
         Self {
             max_crashes: 0,
             ..Self::default()
-        }
-    }
-}
-
-/// Bounds of a unit's log ring buffer: the oldest lines go first when either is exceeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogLimits {
-    pub max_lines: usize,
-    pub max_bytes: usize,
-    /// Longer lines are split into pieces of at most this many bytes.
-    pub max_line_bytes: usize,
-}
-
-impl Default for LogLimits {
-    fn default() -> Self {
-        Self {
-            max_lines: 5_000,
-            max_bytes: 1 << 20,
-            max_line_bytes: 16 << 10,
         }
     }
 }

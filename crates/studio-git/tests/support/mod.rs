@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use studio_core::SandboxId;
-use studio_git::{Author, GitConfig, GitWorkspace};
+use studio_core::{CommitInfo, CommitPattern, SandboxId};
+use studio_git::{Author, GitConfig, GitWorkspace, Session};
 use tempfile::TempDir;
 
 pub const FILES: usize = 10_000;
@@ -205,6 +205,73 @@ pub fn config(data: &Path) -> GitConfig {
 
 pub fn sandbox(n: u8) -> SandboxId {
     SandboxId::from_random([0xab, 0xcd, 0, 0, 0, 0, 0, n])
+}
+
+/// The usual set-up: the design-system remote and a workspace in a fresh data directory.
+pub struct Fixture {
+    pub remote: Remote,
+    pub data: TempDir,
+    pub ws: GitWorkspace,
+}
+
+impl Fixture {
+    /// The design-system remote and a workspace with the test configuration (spares off).
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// Like [`Fixture::new`], with the workspace's configuration adjusted by `adjust`.
+    pub fn with_config(adjust: impl FnOnce(&mut GitConfig)) -> Self {
+        let remote = design_system();
+        let data = tempfile::tempdir().unwrap();
+        let mut config = config(data.path());
+        adjust(&mut config);
+        Self {
+            remote,
+            data,
+            ws: GitWorkspace::new(config),
+        }
+    }
+
+    /// The workspace's data directory.
+    pub fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Opens session [`sandbox(n)`](sandbox) on the remote, named by its plain path.
+    pub async fn open(&self, n: u8) -> Session {
+        self.open_url(&self.remote.path_str(), n).await
+    }
+
+    /// Opens session [`sandbox(n)`](sandbox) on the repository at `url`.
+    pub async fn open_url(&self, url: &str, n: u8) -> Session {
+        self.ws
+            .open_session(url, None, &sandbox(n))
+            .await
+            .expect("open session")
+    }
+}
+
+/// Writes `content` to `path` with the default message pattern; panics unless that commits.
+pub async fn commit(
+    session: &Session,
+    path: &str,
+    content: impl Into<Vec<u8>>,
+    description: &str,
+) -> CommitInfo {
+    session
+        .write_file(path, content, description, &CommitPattern::default())
+        .await
+        .expect("write")
+        .expect("a commit")
+}
+
+/// The paths `commit` changed, one a line (`git diff-tree` as the independent witness).
+pub fn changed_paths(checkout: &Path, commit: &str) -> String {
+    git(
+        checkout,
+        &["diff-tree", "--no-commit-id", "--name-only", "-r", commit],
+    )
 }
 
 /// The one mirror under a data directory.

@@ -13,11 +13,12 @@ use super::Outcome;
 use super::actor::Actor;
 use super::crashes::Verdict;
 use crate::adopt::AdoptionRecord;
+use crate::checks::Dependency;
 use crate::error::SupervisorError;
 use crate::ports::{PortCheck, check_port};
 use crate::process;
-use crate::spec::Dependency;
 use crate::status::{ExitReason, UnitState};
+use crate::token;
 
 /// Why a single start attempt did not reach `Running`.
 enum StartFailure {
@@ -180,7 +181,7 @@ impl Actor {
     }
 
     fn spawn(&mut self) -> Result<(), SupervisorError> {
-        let token = process::new_token();
+        let token = token::new_token();
         let cgroup = self.shared.cgroups.as_ref().and_then(|root| {
             root.create(&self.spec.name, &token)
                 .inspect_err(
