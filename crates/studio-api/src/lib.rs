@@ -16,6 +16,7 @@ pub mod error;
 pub mod json;
 mod logs;
 pub mod openapi;
+mod preview_auth;
 mod routes;
 pub mod state;
 mod ws;

@@ -41,6 +41,10 @@ pub const RENDERER_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long events are kept before they are pruned.
 pub const EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Domain under which each sandbox's preview has its own host (`STUDIO_PREVIEW_DOMAIN`):
+/// `sb-<hex>.localhost`, which browsers resolve to loopback by themselves.
+pub const PREVIEW_DOMAIN: &str = "localhost";
+
 /// Components rendered when neither the request nor `studio.json` names any.
 pub const COMPONENT_GLOB: &str = "src/components/**/*.{tsx,jsx}";
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 const HEX_LEN: usize = 16;
 const PREFIX: &str = "sb_";
 const BRANCH_PREFIX: &str = "design/studio-";
+const PREVIEW_PREFIX: &str = "sb-";
 
 /// A sandbox's identity. The hex part is shared by the public id (`sb_<hex>`), the session branch
 /// (`design/studio-<hex>`) and the refs that keep undone commits alive.
@@ -40,6 +41,23 @@ impl SandboxId {
     /// The session branch: `design/studio-<hex>`.
     pub fn branch(&self) -> String {
         format!("{BRANCH_PREFIX}{}", self.hex)
+    }
+
+    /// The DNS label of the sandbox's preview host: the id with `_` written as `-` (`sb-<hex>`),
+    /// since a host name cannot hold `_`.
+    pub fn preview_label(&self) -> String {
+        format!("{PREVIEW_PREFIX}{}", self.hex)
+    }
+
+    /// The sandbox a preview host's first label names (`sb-<hex>`, any letter case, as browsers
+    /// may send it), or `None`.
+    pub fn from_preview_label(label: &str) -> Option<Self> {
+        let hex = label
+            .get(..PREVIEW_PREFIX.len())
+            .filter(|p| p.eq_ignore_ascii_case(PREVIEW_PREFIX))
+            .and_then(|_| label.get(PREVIEW_PREFIX.len()..))?
+            .to_ascii_lowercase();
+        format!("{PREFIX}{hex}").parse().ok()
     }
 }
 
@@ -87,6 +105,17 @@ impl fmt::Debug for SandboxId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_label_is_the_id_with_a_dash_and_parses_back() {
+        let id = SandboxId::from_random([0xab, 1, 2, 3, 4, 5, 6, 0xff]);
+        assert_eq!(id.preview_label(), "sb-ab010203040506ff");
+        assert_eq!(SandboxId::from_preview_label(&id.preview_label()), Some(id.clone()));
+        assert_eq!(SandboxId::from_preview_label("SB-AB010203040506FF"), Some(id));
+        for bad in ["sb_ab010203040506ff", "sb-ab01", "xx-ab010203040506ff", "sb-", "", "sb-ab010203040506fg"] {
+            assert_eq!(SandboxId::from_preview_label(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn round_trips_through_display_and_parse() {

@@ -44,15 +44,43 @@ pub struct PublicUrls {
     /// `STUDIO_API_TOKEN`, if the API requires one: the renderer page then gets a socket token
     /// for its own sandbox (see [`crate::socket_token`]), never this.
     pub api_token: Option<SecretToken>,
+    /// Previews are served at `<label>.<preview_domain>` (`--preview-domain`, default
+    /// `localhost`: browsers resolve every `*.localhost` name to loopback).
+    pub preview_domain: String,
+    /// Scheme of the preview URLs handed out (`http` or `https`), from the public URL.
+    pub preview_scheme: String,
+    /// Port of the preview URLs handed out; `None` for the scheme's default port.
+    pub preview_port: Option<u16>,
 }
 
 impl PublicUrls {
+    /// URLs for a server reached at `api_base` (e.g. `http://127.0.0.1:7700`): previews on the
+    /// same scheme and port, under the default preview domain.
     pub fn new(api_base: impl Into<String>) -> Self {
+        let api_base = api_base.into().trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&api_base).ok();
         Self {
-            api_base: api_base.into().trim_end_matches('/').to_owned(),
+            preview_scheme: parsed
+                .as_ref()
+                .map_or_else(|| "http".to_owned(), |u| u.scheme().to_owned()),
+            preview_port: parsed.as_ref().and_then(url::Url::port),
+            api_base,
             renderer_host: "127.0.0.1".into(),
             api_token: None,
+            preview_domain: defaults::PREVIEW_DOMAIN.to_owned(),
         }
+    }
+
+    /// The host a sandbox's preview is served on: `sb-<hex>.<preview domain>`, no port.
+    pub fn preview_host(&self, id: &SandboxId) -> String {
+        format!("{}.{}", id.preview_label(), self.preview_domain)
+    }
+
+    /// The front-door URL of a sandbox's preview (`renderer_url` in the API), with a trailing
+    /// slash: `http://sb-<hex>.localhost:7700/`.
+    pub fn preview(&self, id: &SandboxId) -> String {
+        let port = self.preview_port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{}://{}{port}/", self.preview_scheme, self.preview_host(id))
     }
 
     pub fn renderer(&self, port: u16) -> String {
@@ -81,6 +109,9 @@ impl PublicUrls {
     }
 }
 
+/// Longest path a Unix socket can be bound at (`sun_path` is 108 bytes with its NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
 impl ManagerConfig {
     /// The defaults of [`studio_core::defaults`] for a server whose API is at `api_base`, keeping
     /// its data in `data_dir`.
@@ -108,6 +139,27 @@ impl ManagerConfig {
     /// when the range would pass 65535.
     pub fn renderer_ports(first: u16) -> RangeInclusive<u16> {
         first..=first.saturating_add(defaults::RENDERER_PORT_COUNT - 1)
+    }
+
+    /// The Unix socket a sandbox's renderer serves on: `<data-dir>/run/<hex>.sock`. Short on
+    /// purpose: a socket path has at most [`MAX_SOCKET_PATH`] bytes.
+    pub fn renderer_socket(&self, id: &SandboxId) -> PathBuf {
+        self.data_dir.join("run").join(format!("{}.sock", id.hex()))
+    }
+
+    /// Refuses a data directory whose renderer socket paths would not fit a `sockaddr_un`.
+    pub fn check_socket_paths(&self) -> Result<(), String> {
+        let longest = self.renderer_socket(&SandboxId::from_random([0; 8]));
+        let len = longest.as_os_str().len();
+        if len > MAX_SOCKET_PATH {
+            return Err(format!(
+                "the data directory {} is too deep for renderer sockets: {} is {len} bytes, \
+                 a Unix socket path may have at most {MAX_SOCKET_PATH}; choose a shorter --data-dir",
+                self.data_dir.display(),
+                longest.display()
+            ));
+        }
+        Ok(())
     }
 
     /// What a create request gets for every field it leaves out: this server's timeout and crash
@@ -140,6 +192,34 @@ mod tests {
             PublicUrls::new("http://x").renderer(5173),
             "http://127.0.0.1:5173/"
         );
+    }
+
+    #[test]
+    fn previews_are_served_on_their_own_host_of_the_public_scheme_and_port() {
+        let id = SandboxId::from_random([0xab; 8]);
+        let urls = PublicUrls::new("http://127.0.0.1:7700");
+        assert_eq!(urls.preview_host(&id), "sb-abababababababab.localhost");
+        assert_eq!(urls.preview(&id), "http://sb-abababababababab.localhost:7700/");
+        let mut behind_ingress = PublicUrls::new("https://studio.example.com");
+        behind_ingress.preview_domain = "preview.example.com".into();
+        assert_eq!(
+            behind_ingress.preview(&id),
+            "https://sb-abababababababab.preview.example.com/"
+        );
+    }
+
+    #[test]
+    fn renderer_sockets_live_under_the_data_dir_and_must_fit_a_socket_address() {
+        let id = SandboxId::from_random([0xab; 8]);
+        let config = ManagerConfig::new("/data", "/template", "http://127.0.0.1:7700");
+        assert_eq!(
+            config.renderer_socket(&id),
+            PathBuf::from("/data/run/abababababababab.sock")
+        );
+        assert!(config.check_socket_paths().is_ok());
+        let deep = ManagerConfig::new(format!("/{}", "d".repeat(90)), "/t", "http://x");
+        let err = deep.check_socket_paths().unwrap_err();
+        assert!(err.contains("at most 107"), "{err}");
     }
 
     #[test]
