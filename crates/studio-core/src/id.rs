@@ -110,9 +110,22 @@ mod tests {
     fn a_preview_label_is_the_id_with_a_dash_and_parses_back() {
         let id = SandboxId::from_random([0xab, 1, 2, 3, 4, 5, 6, 0xff]);
         assert_eq!(id.preview_label(), "sb-ab010203040506ff");
-        assert_eq!(SandboxId::from_preview_label(&id.preview_label()), Some(id.clone()));
-        assert_eq!(SandboxId::from_preview_label("SB-AB010203040506FF"), Some(id));
-        for bad in ["sb_ab010203040506ff", "sb-ab01", "xx-ab010203040506ff", "sb-", "", "sb-ab010203040506fg"] {
+        assert_eq!(
+            SandboxId::from_preview_label(&id.preview_label()),
+            Some(id.clone())
+        );
+        assert_eq!(
+            SandboxId::from_preview_label("SB-AB010203040506FF"),
+            Some(id)
+        );
+        for bad in [
+            "sb_ab010203040506ff",
+            "sb-ab01",
+            "xx-ab010203040506ff",
+            "sb-",
+            "",
+            "sb-ab010203040506fg",
+        ] {
             assert_eq!(SandboxId::from_preview_label(bad), None, "{bad}");
         }
     }

@@ -8,36 +8,21 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "../tests/support/http.rs"]
-mod http;
-#[path = "../tests/support/prism.rs"]
-mod prism;
-
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use studio_core::{CommitInfo, SecretToken};
 use studio_forge::{Forge, GithubRepo, pull_request_body};
+use studio_testkit::bench::{self, Stats, ms};
+use studio_testkit::http::RawClient;
+use studio_testkit::prism::PrismPeer;
 
 const WARMUP: usize = 20;
 const SAMPLES: usize = 300;
 const HEAD: &str = "design/studio-0123456789abcdef";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let peer = prism::PrismPeer::start().unwrap();
+    let runtime = bench::runtime(Some(2));
+    let peer = PrismPeer::start().unwrap();
     runtime.block_on(async {
         let commits: Vec<CommitInfo> = (0..10)
             .map(|i| CommitInfo {
@@ -50,7 +35,7 @@ fn main() {
         let forge = Forge::new(&peer.url(), SecretToken::new("ghp_benchToken")).unwrap();
         let repo: GithubRepo = "octo-org/hello".parse().unwrap();
         let raw_body = serde_json::json!({"title": "Rounder buttons", "head": HEAD, "base": "main", "body": body}).to_string();
-        let mut raw = http::RawClient::connect(&peer.url()).await.unwrap();
+        let mut raw = RawClient::connect(&peer.url()).await.unwrap();
         let auth = [("Authorization", "Bearer ghp_benchToken")];
 
         let mut forge_times = Vec::with_capacity(SAMPLES);
@@ -72,10 +57,9 @@ fn main() {
                 raw_times.push(raw_time);
             }
         }
-        forge_times.sort();
-        raw_times.sort();
-        let (f50, f99) = (percentile(&forge_times, 0.5), percentile(&forge_times, 0.99));
-        let (r50, r99) = (percentile(&raw_times, 0.5), percentile(&raw_times, 0.99));
+        let (forge_stats, raw_stats) = (Stats::of(&forge_times), Stats::of(&raw_times));
+        let (f50, f99) = (forge_stats.p50, forge_stats.p99);
+        let (r50, r99) = (raw_stats.p50, raw_stats.p99);
         println!("studio-forge bench: open pull request (10-commit session) against Prism --errors, {SAMPLES} samples");
         println!("  Forge::open_pull_request   p50 {:7.2} ms   p99 {:7.2} ms", ms(f50), ms(f99));
         println!("  raw HTTP POST (baseline)   p50 {:7.2} ms   p99 {:7.2} ms", ms(r50), ms(r99));

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use studio_core::SecretToken;
-use studio_forge::{Forge, ForgeError, GithubRepo, RetryPolicy, Step, pull_request_body};
+use studio_forge::{
+    Forge, ForgeError, GithubRepo, PullRequest, RetryPolicy, Step, pull_request_body,
+};
 use support::fake_github::{FakeGithub, github_error, pull_request_json};
 use support::{TOKEN, session_commits};
 
@@ -39,6 +41,13 @@ fn forge(url: &str, attempts: u32) -> Forge {
         .with_retry_policy(quick_retries(attempts))
 }
 
+/// Opens the pull request most cases ask for: `HEAD` into `main`, title "T", body "b".
+async fn open(forge: &Forge) -> Result<PullRequest, ForgeError> {
+    forge
+        .open_pull_request(&repo(), HEAD, "main", "T", "b")
+        .await
+}
+
 fn created() -> (u16, Value) {
     (201, pull_request_json(7, "octo-org", "hello", HEAD, "main"))
 }
@@ -61,7 +70,7 @@ async fn sends_head_base_title_and_the_commit_list() {
 
     assert_eq!(
         pr,
-        studio_forge::PullRequest {
+        PullRequest {
             url: "https://github.com/octo-org/hello/pull/7".into(),
             number: 7,
             existing: false
@@ -154,10 +163,7 @@ async fn other_validation_errors_fail_at_once_with_githubs_message() {
     })
     .await;
 
-    let err = forge(&github.url, 4)
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap_err();
+    let err = open(&forge(&github.url, 4)).await.unwrap_err();
 
     assert_eq!(
         (err.code(), err.step(), err.github_status()),
@@ -187,10 +193,7 @@ async fn unavailable_github_is_retried_then_succeeds() {
     })
     .await;
 
-    let pr = forge(&github.url, 4)
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap();
+    let pr = open(&forge(&github.url, 4)).await.unwrap();
 
     assert_eq!(pr.number, 7);
     assert_eq!(github.requests().len(), 3);
@@ -212,10 +215,7 @@ async fn github_down_fails_cleanly_and_a_retry_after_recovery_succeeds() {
     };
     let forge = forge(&github.url, 3);
 
-    let err = forge
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap_err();
+    let err = open(&forge).await.unwrap_err();
     match &err {
         ForgeError::Unavailable {
             step: Step::CreatePullRequest,
@@ -235,10 +235,7 @@ async fn github_down_fails_cleanly_and_a_retry_after_recovery_succeeds() {
     assert_eq!(github.requests().len(), 3, "attempts are bounded");
 
     up.store(true, Ordering::SeqCst);
-    let pr = forge
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap();
+    let pr = open(&forge).await.unwrap();
     assert_eq!(pr.number, 7);
 }
 
@@ -263,10 +260,7 @@ async fn client_errors_fail_at_once_and_never_show_the_token() {
         })
         .await;
 
-        let err = forge(&github.url, 4)
-            .open_pull_request(&repo(), HEAD, "main", "T", "b")
-            .await
-            .unwrap_err();
+        let err = open(&forge(&github.url, 4)).await.unwrap_err();
 
         assert_eq!(err.code(), code, "{err}");
         assert_eq!(err.github_status(), Some(status));
@@ -289,10 +283,7 @@ async fn connection_refused_is_retried_then_fails_and_works_once_github_listens(
     drop(listener); // nothing listens there now: connections are refused
     let forge = forge(&format!("http://{address}"), 3);
 
-    let err = forge
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap_err();
+    let err = open(&forge).await.unwrap_err();
 
     match &err {
         ForgeError::Unavailable {
@@ -312,14 +303,7 @@ async fn connection_refused_is_retried_then_fails_and_works_once_github_listens(
 
     let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     let github = FakeGithub::serve(listener, Arc::new(|_, _| created()));
-    assert_eq!(
-        forge
-            .open_pull_request(&repo(), HEAD, "main", "T", "b")
-            .await
-            .unwrap()
-            .number,
-        7
-    );
+    assert_eq!(open(&forge).await.unwrap().number, 7);
     assert_eq!(github.requests().len(), 1);
 }
 
@@ -335,10 +319,7 @@ async fn a_silent_github_times_out_per_attempt() {
         .unwrap()
         .with_retry_policy(policy);
 
-    let err = forge
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap_err();
+    let err = open(&forge).await.unwrap_err();
 
     assert_eq!(
         err.to_string(),
@@ -383,10 +364,7 @@ async fn enterprise_api_paths_and_remotes() {
     let github = FakeGithub::start(|_, _| created()).await;
     let forge = forge(&format!("{}/api/v3/", github.url), 1);
 
-    forge
-        .open_pull_request(&repo(), HEAD, "main", "T", "b")
-        .await
-        .unwrap();
+    open(&forge).await.unwrap();
     assert_eq!(
         github.requests()[0].method_and_target().1,
         "/api/v3/repos/octo-org/hello/pulls"

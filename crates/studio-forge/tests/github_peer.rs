@@ -8,8 +8,8 @@
 mod support;
 
 use studio_forge::{Forge, GithubRepo, pull_request_body};
-use support::http::RawClient;
-use support::prism::PrismPeer;
+use studio_testkit::http::RawClient;
+use studio_testkit::prism::PrismPeer;
 
 const HEAD: &str = "design/studio-0123456789abcdef";
 const VALIDATED: &str = "The request passed the validation rules";

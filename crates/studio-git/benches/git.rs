@@ -13,23 +13,19 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use studio_core::CommitPattern;
 use studio_git::{GitWorkspace, RollbackTarget};
+use studio_testkit::bench::{self, Stats, load_average, ms, timed};
+use studio_testkit::git::git;
 use support::{big_file_path, big_remote, sandbox};
 
 const CHECKOUT_ROUNDS: usize = 10;
 const EDIT_ROUNDS: usize = 100;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
+    bench::runtime(Some(2)).block_on(run());
 }
 
 async fn run() {
@@ -141,92 +137,61 @@ async fn run() {
         "operation", "n", "p50 ms", "p99 ms"
     );
     let clone = Stats::of(&clone);
-    clone.print("baseline: git clone (local)", &[]);
-    Stats::of(&spare).print(
+    print_row("baseline: git clone (local)", &clone, &[]);
+    print_row(
         "session checkout, warm mirror, spare ready",
+        &Stats::of(&spare),
         &[("git clone", &clone)],
     );
     let worktree_add = Stats::of(&worktree_add);
-    Stats::of(&cold).print(
+    print_row(
         "session checkout, warm mirror, cold (no spare)",
+        &Stats::of(&cold),
         &[("git clone", &clone), ("git worktree add", &worktree_add)],
     );
-    worktree_add.print(
+    print_row(
         "baseline: git worktree add (same mirror)",
+        &worktree_add,
         &[("git clone", &clone)],
     );
     let cli_commits = Stats::of(&cli_commits);
-    Stats::of(&writes).print(
+    print_row(
         "one-file write + commit",
+        &Stats::of(&writes),
         &[("git clone", &clone), ("git add+commit", &cli_commits)],
     );
-    cli_commits.print("baseline: git add + git commit", &[("git clone", &clone)]);
+    print_row(
+        "baseline: git add + git commit",
+        &cli_commits,
+        &[("git clone", &clone)],
+    );
     let cli_resets = Stats::of(&cli_resets);
-    Stats::of(&rollbacks).print(
+    print_row(
         "rollback by one step",
+        &Stats::of(&rollbacks),
         &[("git clone", &clone), ("git reset --hard", &cli_resets)],
     );
-    cli_resets.print(
+    print_row(
         "baseline: git reset --hard HEAD~1",
+        &cli_resets,
         &[("git clone", &clone)],
     );
     println!("load average at the end: {}", load_average());
 }
 
-struct Stats {
-    n: usize,
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Stats {
-    fn of(samples: &[Duration]) -> Self {
-        let mut sorted = samples.to_vec();
-        sorted.sort();
-        let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-        Self {
-            n: sorted.len(),
-            p50: at(0.50),
-            p99: at(0.99),
-        }
-    }
-
-    fn print(&self, name: &str, baselines: &[(&str, &Stats)]) {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let ratios: Vec<String> = baselines
-            .iter()
-            .map(|(label, b)| format!("{:.3}x {label}", ms(self.p50) / ms(b.p50)))
-            .collect();
-        println!(
-            "{name:<48} {:>5} {:>10.2} {:>10.2}   {}",
-            self.n,
-            ms(self.p50),
-            ms(self.p99),
-            ratios.join(", ")
-        );
-    }
-}
-
-fn timed(work: impl FnOnce()) -> Duration {
-    let started = Instant::now();
-    work();
-    started.elapsed()
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?} failed");
+/// One row: `stats` and the ratio of its p50 to each baseline's.
+fn print_row(name: &str, stats: &Stats, baselines: &[(&str, &Stats)]) {
+    let ratios: Vec<String> = baselines
+        .iter()
+        .map(|(label, b)| format!("{:.3}x {label}", ms(stats.p50) / ms(b.p50)))
+        .collect();
+    println!(
+        "{name:<48} {:>5} {:>10.2} {:>10.2}   {}",
+        stats.n,
+        ms(stats.p50),
+        ms(stats.p99),
+        ratios.join(", ")
+    );
 }
 
 fn path_str(path: &Path) -> &str {
@@ -240,11 +205,4 @@ fn first_mirror(data: &Path) -> PathBuf {
         .map(|e| e.path())
         .next()
         .expect("a mirror")
-}
-
-/// The machine is shared: print how busy it was, so the numbers can be read in context.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
 }

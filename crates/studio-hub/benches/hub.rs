@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use studio_core::{Event, EventKind, SandboxId};
 use studio_hub::{Hub, HubConfig};
+use studio_testkit::bench::{self, Stats, ms};
 use tokio::sync::{Notify, broadcast};
 
 const CLIENTS: usize = 1_000;
@@ -159,41 +160,20 @@ async fn bench_broadcast() -> Sample {
     sample
 }
 
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn report(name: &str, sample: &Sample) -> (Duration, Duration) {
-    let (p50, p99) = (
-        percentile(&sample.deliver, 0.50),
-        percentile(&sample.deliver, 0.99),
-    );
-    let (c50, c99) = (
-        percentile(&sample.publish_call, 0.50),
-        percentile(&sample.publish_call, 0.99),
-    );
+    let (deliver, call) = (Stats::of(&sample.deliver), Stats::of(&sample.publish_call));
     println!(
         "{name:<28} deliver to last client: p50 {:>7.3} ms  p99 {:>7.3} ms   publish call: p50 {:>7.3} ms  p99 {:>7.3} ms",
-        ms(p50),
-        ms(p99),
-        ms(c50),
-        ms(c99)
+        ms(deliver.p50),
+        ms(deliver.p99),
+        ms(call.p50),
+        ms(call.p99)
     );
-    (p50, p99)
+    (deliver.p50, deliver.p99)
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("cannot build the tokio runtime");
+    let runtime = bench::runtime(None);
     println!(
         "one event to {CLIENTS} client tasks, {ROUNDS} rounds after {WARMUP_ROUNDS} warm-up rounds, {} runtime workers",
         std::thread::available_parallelism().map_or(1, |n| n.get())

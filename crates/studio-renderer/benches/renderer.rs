@@ -23,8 +23,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use studio_renderer::{Prepared, Renderer, RendererConfig};
-use support::{Browser, Vite};
+use studio_renderer::{Prepared, Renderer};
+use studio_testkit::bench::{self, millis, percentile};
+use studio_testkit::browser::{Browser, epoch_ms, observe_text};
+use studio_testkit::paths::{self, RENDERER};
+use studio_testkit::procs;
+use support::Vite;
 
 const PREPARE_RUNS: usize = 30;
 const NPM_CI_RUNS: usize = 5;
@@ -37,11 +41,7 @@ const MEMORY_RUNS: usize = 3;
 const IDLE: Duration = Duration::from_secs(4);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    bench::runtime(None).block_on(run());
 }
 
 async fn run() {
@@ -106,18 +106,15 @@ async fn preparation(renderer: &Renderer) {
     let mut npm_ci = Vec::new();
     for _ in 0..NPM_CI_RUNS {
         let checkout = support::sample_checkout("bench-npm-");
-        let cache = support::shared_npm_cache();
+        let cache = paths::npm_cache(RENDERER);
         let started = Instant::now();
+        // What the renderer's own install runs (offline-first, no scripts, quiet).
         let status = Command::new("npm")
-            .args([
-                "ci",
-                "--ignore-scripts",
-                "--prefer-offline",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--cache",
-            ])
+            .args(
+                "ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error"
+                    .split(' '),
+            )
+            .arg("--cache")
             .arg(&cache)
             .current_dir(checkout.path())
             .status()
@@ -181,9 +178,9 @@ async fn time_start(
     // The tab exists before the renderer starts, as the designer's browser does: creating a
     // browser context costs Chromium a few hundred ms that are not the renderer's.
     browser.open(page, "about:blank").await;
-    let started_ms = support::epoch_ms();
+    let started_ms = epoch_ms();
     let vite = Vite::start(&prepared.launch).await;
-    let ready_ms = support::epoch_ms();
+    let ready_ms = epoch_ms();
     browser.open(page, vite.url.as_str()).await;
     browser.wait_ready(page).await;
     let rendered_ms = browser
@@ -191,10 +188,7 @@ async fn time_start(
         .await
         .as_f64()
         .unwrap();
-    browser
-        .call(serde_json::json!({"cmd": "close", "page": page}))
-        .await
-        .unwrap();
+    browser.close_page(page).await;
     vite.stop().await;
     let since_start = |ms: f64| Duration::from_secs_f64((ms - started_ms).max(0.0) / 1000.0);
     (since_start(ready_ms), since_start(rendered_ms))
@@ -281,8 +275,8 @@ async fn edit_to_pixel(renderer: &Renderer, browser: &mut Browser) {
     let (mut edits, mut reloads) = (Vec::new(), Vec::new());
     for run in 0..EDIT_RUNS {
         let text = format!("Edited {run}");
-        browser.eval("edit", &support::observe_text(&text)).await;
-        let written_ms = support::epoch_ms();
+        browser.eval("edit", &observe_text(&text)).await;
+        let written_ms = epoch_ms();
         std::fs::write(
             &file,
             source.replace("\"Click me\"", &format!("\"{text}\"")),
@@ -317,21 +311,16 @@ async fn edit_to_pixel(renderer: &Renderer, browser: &mut Browser) {
         &millis(&reloads),
         "≤ 100 ms",
     );
-    browser
-        .call(serde_json::json!({"cmd": "close", "page": "edit"}))
-        .await
-        .unwrap();
+    browser.close_page("edit").await;
     vite.stop().await;
 }
 
 async fn idle_memory(browser: &mut Browser) {
-    let data = support::run_dir().join("data");
+    let data = support::shared_data_dir();
     let (mut tuned, mut untuned) = (Vec::new(), Vec::new());
     for run in 0..MEMORY_RUNS * 2 {
         let tuning = run % 2 == 0;
-        let mut config =
-            RendererConfig::new(&data, support::workspace_root().join("studio-template"));
-        config.npm_cache = Some(support::shared_npm_cache());
+        let mut config = support::renderer_config(&data);
         config.memory_tuning = tuning;
         let renderer = Renderer::new(config).unwrap();
         let checkout = support::sample_checkout("bench-mem-");
@@ -341,12 +330,9 @@ async fn idle_memory(browser: &mut Browser) {
         browser.open(&page, vite.url.as_str()).await;
         browser.wait_ready(&page).await;
         tokio::time::sleep(IDLE).await; // the definition of idle, not a synchronisation
-        let kib = support::group_rss_kib(vite.pid());
+        let kib = procs::group_rss_kib(vite.pid());
         (if tuning { &mut tuned } else { &mut untuned }).push(kib as f64 / 1024.0);
-        browser
-            .call(serde_json::json!({"cmd": "close", "page": page}))
-            .await
-            .unwrap();
+        browser.close_page(&page).await;
         vite.stop().await;
     }
     report(
@@ -371,17 +357,6 @@ fn count_files(dir: &Path) -> usize {
             }
         })
         .sum()
-}
-
-fn millis(samples: &[Duration]) -> Vec<f64> {
-    samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect()
-}
-
-fn percentile(samples: &[f64], p: f64) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 /// One line: p50/p99 of `samples` (in `unit`), the goal, and the baseline's p50 with the ratio.

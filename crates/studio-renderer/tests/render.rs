@@ -6,7 +6,8 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use studio_renderer::{WriteEffect, write_effect};
-use support::{Browser, Vite};
+use studio_testkit::browser::Browser;
+use support::Vite;
 
 const WAIT: Duration = Duration::from_secs(15);
 /// The components of examples/design-system, in the page's (file) order.

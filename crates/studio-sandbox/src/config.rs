@@ -79,7 +79,10 @@ impl PublicUrls {
     /// The front-door URL of a sandbox's preview (`renderer_url` in the API), with a trailing
     /// slash: `http://sb-<hex>.localhost:7700/`.
     pub fn preview(&self, id: &SandboxId) -> String {
-        let port = self.preview_port.map(|p| format!(":{p}")).unwrap_or_default();
+        let port = self
+            .preview_port
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
         format!("{}://{}{port}/", self.preview_scheme, self.preview_host(id))
     }
 
@@ -199,7 +202,10 @@ mod tests {
         let id = SandboxId::from_random([0xab; 8]);
         let urls = PublicUrls::new("http://127.0.0.1:7700");
         assert_eq!(urls.preview_host(&id), "sb-abababababababab.localhost");
-        assert_eq!(urls.preview(&id), "http://sb-abababababababab.localhost:7700/");
+        assert_eq!(
+            urls.preview(&id),
+            "http://sb-abababababababab.localhost:7700/"
+        );
         let mut behind_ingress = PublicUrls::new("https://studio.example.com");
         behind_ingress.preview_domain = "preview.example.com".into();
         assert_eq!(

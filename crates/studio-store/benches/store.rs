@@ -15,6 +15,7 @@ use serde_json::json;
 use sqlx::{Connection, Executor};
 use studio_core::{EventKind, SandboxConfig, SandboxId, SandboxStatus};
 use studio_store::{NewSandbox, Store};
+use studio_testkit::bench::{self, Stats, ms, ratio};
 use time::OffsetDateTime;
 
 const SEQUENTIAL: usize = 3_000;
@@ -23,11 +24,7 @@ const PER_TASK: usize = 250;
 const WARMUP: usize = 200;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
+    bench::runtime(None).block_on(async {
         println!("studio-store benchmark ({SEQUENTIAL} appends and status updates from one task, {TASKS}x{PER_TASK} concurrent appends)\n");
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite_url = studio_store::default_sqlite_url(dir.path());
@@ -135,10 +132,10 @@ async fn bench_backend(label: &str, url: &str, baseline: BareAt) -> Summary {
     let concurrent_rate = (TASKS * PER_TASK) as f64 / started.elapsed().as_secs_f64();
     store.close().await;
 
-    let append = Percentiles::of(&mut appends);
-    let insert = Percentiles::of(&mut inserts);
-    let update = Percentiles::of(&mut updates);
-    let raw_update = Percentiles::of(&mut raw_updates);
+    let append = Stats::of(&appends);
+    let insert = Stats::of(&inserts);
+    let update = Stats::of(&updates);
+    let raw_update = Stats::of(&raw_updates);
     println!("{label}:");
     println!(
         "  event append, 1 task     {sequential_rate:>7.0} appends/s  {append}   bare INSERT {insert}   ratio {:.2}x",
@@ -151,31 +148,6 @@ async fn bench_backend(label: &str, url: &str, baseline: BareAt) -> Summary {
     );
     Summary {
         append_p50: append.p50,
-    }
-}
-
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Percentiles {
-    fn of(samples: &mut [Duration]) -> Self {
-        samples.sort_unstable();
-        let at = |p: usize| {
-            let rank = (samples.len() * p).div_ceil(100).saturating_sub(1);
-            samples.get(rank).copied().unwrap_or_default()
-        };
-        Self {
-            p50: at(50),
-            p99: at(99),
-        }
-    }
-}
-
-impl std::fmt::Display for Percentiles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "p50 {:.3} ms  p99 {:.3} ms", ms(self.p50), ms(self.p99))
     }
 }
 
@@ -264,12 +236,4 @@ async fn new_sandbox(store: &dyn Store) -> SandboxId {
     };
     store.insert_sandbox(&new).await.expect("insert sandbox");
     id
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }

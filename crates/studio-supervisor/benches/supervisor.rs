@@ -11,20 +11,21 @@
 //! serving again; then the memory and CPU an idle unit costs the supervisor.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal};
 use studio_supervisor::{
     Probe, RestartPolicy, Supervisor, SupervisorConfig, Unit, UnitSpec, check_port, cpu_ticks,
     rss_bytes,
 };
+use studio_testkit::bench::{self, Stats, ms};
+use studio_testkit::node_server::{http_pid, shell_script};
+use studio_testkit::procs::{Signal, parent_of, processes_with_env, signal};
 
 const SAMPLES: usize = 20;
 const NAIVE_RESTART_SAMPLES: usize = 5;
@@ -33,19 +34,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 const HEALTHY_AFTER: Duration = Duration::from_millis(200);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
+    bench::runtime(Some(2)).block_on(run());
 }
 
 async fn run() {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "studio-supervisor benchmark: {SAMPLES} samples each; load average {}",
-        load.trim()
+        bench::load_average()
     );
     println!("server: Node HTTP server behind `sh -c 'node server.js; exit $?'` (leader = sh)\n");
     let sup = Supervisor::new(SupervisorConfig {
@@ -161,7 +156,7 @@ fn server_spec(port: u16, mark: &str) -> UnitSpec {
     UnitSpec {
         name: "bench-server".into(),
         program: "sh".into(),
-        args: vec!["-c".into(), format!("node {}; exit $?", server_script())],
+        args: vec!["-c".into(), shell_script(&server_script(), false)],
         env: BTreeMap::from([
             ("PORT".to_owned(), port.to_string()),
             ("BENCH_MARK".to_owned(), mark.to_owned()),
@@ -179,18 +174,13 @@ fn server_spec(port: u16, mark: &str) -> UnitSpec {
     }
 }
 
-fn server_script() -> String {
-    format!("{}/tests/fixtures/server.js", env!("CARGO_MANIFEST_DIR"))
+fn server_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/server.js")
 }
 
 fn spawn_tree(port: u16, mark: &str, exec: bool) -> Child {
-    let script = if exec {
-        format!("exec node {}", server_script())
-    } else {
-        format!("node {}; exit $?", server_script())
-    };
     Command::new("sh")
-        .args(["-c", &script])
+        .args(["-c", &shell_script(&server_script(), exec)])
         .env("PORT", port.to_string())
         .env("BENCH_MARK", mark)
         .stdout(Stdio::null())
@@ -301,49 +291,9 @@ fn wait_port_free(port: u16) {
     }
 }
 
-fn http_pid(port: u16) -> Option<u32> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let body = response.split("\r\n\r\n").nth(1)?;
-    body.trim()
-        .strip_prefix("{\"pid\":")?
-        .strip_suffix('}')?
-        .parse()
-        .ok()
-}
-
-fn signal(pid: u32, signal: Signal) {
-    if let Some(pid) = Pid::from_raw(pid as i32).filter(|_| pid > 0) {
-        let _ = rustix::process::kill_process(pid, signal);
-    }
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..]
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Every live process carrying the benchmark's mark: the naive runs' servers and shells.
 fn marked(mark: &str) -> Vec<u32> {
-    let wanted = format!("BENCH_MARK={mark}");
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
-        })
-        .collect()
+    processes_with_env("BENCH_MARK", mark)
 }
 
 fn kill_marked(mark: &str) {
@@ -398,32 +348,20 @@ async fn idle_overhead(sup: &Supervisor) {
 }
 
 fn report(what: &str, supervised: &[Duration], naive: &[Duration]) {
-    let (s50, s99) = percentiles(supervised);
-    let (n50, n99) = percentiles(naive);
+    let (supervised, naive) = (Stats::of(supervised), Stats::of(naive));
     println!("{what}");
     println!(
         "    supervisor  p50 {:8.1} ms   p99 {:8.1} ms",
-        ms(s50),
-        ms(s99)
+        ms(supervised.p50),
+        ms(supervised.p99)
     );
     println!(
         "    naive       p50 {:8.1} ms   p99 {:8.1} ms",
-        ms(n50),
-        ms(n99)
+        ms(naive.p50),
+        ms(naive.p99)
     );
     println!(
         "    ratio (supervisor / naive) at p50: {:.2}",
-        ms(s50) / ms(n50).max(0.001)
+        ms(supervised.p50) / ms(naive.p50).max(0.001)
     );
-}
-
-fn percentiles(samples: &[Duration]) -> (Duration, Duration) {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }

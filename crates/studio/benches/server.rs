@@ -21,26 +21,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::prism::{PrismPeer, free_port};
-use support::server::DataDir;
-use support::{Api, Remote, ServerConfig, Studio, WsClient};
+use studio_testkit::bench::{self, Stats};
+use studio_testkit::prism::PrismPeer;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
+use support::{Api, Studio, WsClient};
 use tokio::sync::mpsc;
 
-const CREATES: usize = 10;
-const EDITS: usize = 100;
-const BROADCAST_CLIENTS: usize = 1_000;
-const BROADCAST_ROUNDS: usize = 30;
-const FINALIZES: usize = 5;
-const SESSION_COMMITS: usize = 10;
+/// Every wait of the benchmark is bounded by this.
 const WAIT: Duration = Duration::from_secs(60);
+const BADGE: &str = "src/components/Badge/index.tsx";
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    bench::runtime(Some(2)).block_on(run());
 }
 
 struct Row {
@@ -51,15 +44,8 @@ struct Row {
     goal: Option<Duration>,
 }
 
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    format!("{:.2} ms", bench::ms(d))
 }
 
 fn print(rows: &[Row]) {
@@ -69,10 +55,9 @@ fn print(rows: &[Row]) {
         "measure", "n", "p50", "p99", "baseline", "p50", "ratio", "goal"
     );
     for row in rows {
-        let p50 = percentile(&row.samples, 0.5);
-        let p99 = percentile(&row.samples, 0.99);
-        let base = percentile(&row.baseline, 0.5);
-        let ratio = p50.as_secs_f64() / base.as_secs_f64().max(1e-9);
+        let Stats { p50, p99, .. } = Stats::of(&row.samples);
+        let base = bench::percentile(&row.baseline, 0.5);
+        let ratio = bench::ratio(p50, base);
         let (goal, verdict) = match row.goal {
             Some(goal) => (ms(goal), if p50 <= goal { "ok" } else { "MISSED" }),
             None => ("-".to_owned(), ""),
@@ -94,7 +79,7 @@ fn print(rows: &[Row]) {
 
 async fn run() {
     // GitHub first: the server is told where it is at start.
-    let peer = PrismPeer::start_on_port(free_port().unwrap()).unwrap();
+    let peer = PrismPeer::start().unwrap();
     let remote = Remote::new().await;
     let data = DataDir::new("bench-");
     let studio = Studio::start(
@@ -120,6 +105,7 @@ async fn run() {
 }
 
 async fn bench_create(api: &Api, request: &Value, running: &str) -> Row {
+    const CREATES: usize = 10;
     let mut samples = Vec::new();
     for _ in 0..CREATES {
         let started = Instant::now();
@@ -149,6 +135,7 @@ async fn bench_create(api: &Api, request: &Value, running: &str) -> Row {
 }
 
 async fn bench_execute(api: &Api, id: &str, ws_url: &str) -> Row {
+    const EDITS: usize = 100;
     let (_sender, mut reader) = WsClient::connect(ws_url, None).await.unwrap().split();
     // The reader stamps each commit event as it arrives; the event may beat the HTTP answer.
     let (tx, mut arrivals) = mpsc::unbounded_channel::<(String, Instant)>();
@@ -177,10 +164,7 @@ async fn bench_execute(api: &Api, id: &str, ws_url: &str) -> Row {
                 &format!("bench {n}"),
             )
             .await;
-        let hash = answer.expect(200)["commit_hash"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let hash = answer.commit_hash();
         let arrived = loop {
             let (seen, at) = tokio::time::timeout(WAIT, arrivals.recv())
                 .await
@@ -250,6 +234,8 @@ async fn broadcast_rounds(ws_url: &str, clients: usize, rounds: usize) -> Vec<Du
 }
 
 async fn bench_broadcast(ws_url: &str) -> Row {
+    const BROADCAST_CLIENTS: usize = 1_000;
+    const BROADCAST_ROUNDS: usize = 30;
     let baseline = broadcast_rounds(ws_url, 1, BROADCAST_ROUNDS).await;
     let samples = broadcast_rounds(ws_url, BROADCAST_CLIENTS, BROADCAST_ROUNDS).await;
     Row {
@@ -262,20 +248,15 @@ async fn bench_broadcast(ws_url: &str) -> Row {
 }
 
 async fn bench_finalize(api: &Api, request: &Value, peer: &PrismPeer) -> Row {
+    const FINALIZES: usize = 5;
+    const SESSION_COMMITS: usize = 10;
     let mut samples = Vec::new();
     for _ in 0..FINALIZES {
         let created = api.create(request).await.expect(201).clone();
         let id = created["sandbox_id"].as_str().unwrap().to_owned();
         for n in 0..SESSION_COMMITS {
             let source = format!("export const Badge = () => <span>{n}</span>;\n");
-            api.write_file(
-                &id,
-                "src/components/Badge/index.tsx",
-                &source,
-                &format!("step {n}"),
-            )
-            .await
-            .expect(200);
+            api.commit(&id, BADGE, &source, &format!("step {n}")).await;
         }
         let started = Instant::now();
         let answer = api.finalize(&id, "Bench", "Ten commits").await;

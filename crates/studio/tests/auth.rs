@@ -6,8 +6,11 @@
 mod support;
 
 use serde_json::json;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, WsClient};
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
+use support::{Studio, WsClient};
 
 const TOKEN: &str = "e2e-api-token-3f9c1d7a5b";
 
@@ -131,7 +134,7 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
             "Quiet alert",
         )
         .await;
-    let hash = edit.expect(200)["commit_hash"].as_str().unwrap().to_owned();
+    let hash = edit.commit_hash();
     for client in [&mut by_header, &mut by_query, &mut page] {
         let commit = client
             .next_of("commit", std::time::Duration::from_secs(30))
@@ -141,8 +144,8 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
     bodies.push(authorized.status_of(id).await.to_string());
 
     // --- the token is never echoed: not in any body, not to the renderer, not in the log ---
-    let renderer_port = support::port_of(body["renderer_url"].as_str().unwrap());
-    let renderer_pids = support::procs::listening_pids(renderer_port);
+    let renderer_port = port_of(body["renderer_url"].as_str().unwrap());
+    let renderer_pids = procs::listening_pids(renderer_port);
     assert!(!renderer_pids.is_empty());
     for pid in renderer_pids {
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();

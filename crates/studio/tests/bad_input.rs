@@ -8,10 +8,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use studio_testkit::git::git;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::api::commit_hashes;
-use support::remote::git;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, WsClient, eventually, renderer_serves};
+use support::{Studio, WsClient, eventually, renderer_serves};
 
 /// Small enough that a 100 KB file is refused, large enough for everything else.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -64,7 +65,8 @@ fn raw(body: &str) -> String {
     body.to_owned()
 }
 
-/// Every bad request, one per line: method, path, body, expected status and code.
+/// Every bad request, one per line: method, path, body, expected status and code (the bad paths
+/// of a write, which all get 400, one line per code).
 #[rustfmt::skip]
 fn bad_requests(t: &Target) -> Vec<Case> {
     let create = "/api/v1/sandboxes";
@@ -78,7 +80,7 @@ fn bad_requests(t: &Target) -> Vec<Case> {
     let finalize = format!("{}/finalize", t.sandbox);
     let huge = json!({"command": "write_file", "file_path": BUTTON, "content": "x".repeat(100_000)}).to_string();
     let unknown = format!("/api/v1/sandboxes/{UNKNOWN}");
-    vec![
+    let mut cases = vec![
         // --- create ---
         c("POST", create, raw(r#"{"repository": "#), 400, "invalid_json"),
         c("POST", create, raw(r#"{"repository": 5}"#), 422, "invalid_request"),
@@ -104,19 +106,22 @@ fn bad_requests(t: &Target) -> Vec<Case> {
         c("POST", &execute, raw(r#"{"command": "delete_file", "file_path": "src/a.tsx", "content": ""}"#), 422, "unexpected_content"),
         c("POST", &execute, raw(r#"{"command": "delete_file", "file_path": "src/no/such/file.tsx"}"#), 422, "file_not_found"),
         c("POST", &execute, huge, 413, "payload_too_large"),
-        // --- execute: paths that leave the repository or touch what Studio owns ---
-        c("POST", &execute, write("../../etc/passwd"), 400, "path_outside_repo"),
-        c("POST", &execute, write("src/../../outside.txt"), 400, "path_outside_repo"),
-        c("POST", &execute, write("/etc/passwd"), 400, "path_absolute"),
-        c("POST", &execute, write(".git/config"), 400, "path_in_git_dir"),
-        c("POST", &execute, write("./.git/HEAD"), 400, "path_in_git_dir"),
-        c("POST", &execute, write(".GIT/config"), 400, "path_in_git_dir"),
-        c("POST", &execute, write("node_modules/react/index.js"), 400, "path_generated"),
-        c("POST", &execute, write(".studio/vite.config.mjs"), 400, "path_generated"),
-        c("POST", &execute, write("src/components"), 400, "path_is_directory"),
-        c("POST", &execute, write("src/components/Button/Button.tsx/child"), 400, "path_parent_not_directory"),
-        c("POST", &execute, write(""), 400, "path_empty"),
-        c("POST", &execute, write("src/a\u{0}b.tsx"), 400, "path_nul_byte"),
+    ];
+    // --- execute: paths that leave the repository or touch what Studio owns (400, by code) ---
+    let bad_paths: [(&str, &[&str]); 8] = [
+        ("path_outside_repo", &["../../etc/passwd", "src/../../outside.txt"]),
+        ("path_absolute", &["/etc/passwd"]),
+        ("path_in_git_dir", &[".git/config", "./.git/HEAD", ".GIT/config"]),
+        ("path_generated", &["node_modules/react/index.js", ".studio/vite.config.mjs"]),
+        ("path_is_directory", &["src/components"]),
+        ("path_parent_not_directory", &["src/components/Button/Button.tsx/child"]),
+        ("path_empty", &[""]),
+        ("path_nul_byte", &["src/a\u{0}b.tsx"]),
+    ];
+    for (code, paths) in bad_paths {
+        cases.extend(paths.iter().map(|path| c("POST", &execute, write(path), 400, code)));
+    }
+    cases.extend([
         // --- rollback ---
         c("POST", &rollback, json!({"commit_hash": t.foreign}).to_string(), 422, "commit_not_in_session"),
         c("POST", &rollback, raw(r#"{"commit_hash": "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"}"#), 422, "unknown_commit"),
@@ -148,7 +153,8 @@ fn bad_requests(t: &Target) -> Vec<Case> {
         c("PUT", &t.sandbox, raw("{}"), 405, "method_not_allowed"),
         c("GET", format!("{}/logs?limit=lots", t.sandbox), None, 400, "invalid_query"),
         c("GET", format!("{}/ws", t.sandbox), None, 400, "websocket_upgrade_required"),
-    ]
+    ]);
+    cases
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,13 +178,7 @@ async fn bad_requests_are_answered_precisely_and_change_nothing() {
     let mut hashes = Vec::new();
     for label in ["one", "two"] {
         let source = format!("export const Button = () => <button>{label}</button>;\n");
-        let answer = api.write_file(&id, BUTTON, &source, label).await;
-        hashes.push(
-            answer.expect(200)["commit_hash"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        hashes.push(api.commit(&id, BUTTON, &source, label).await);
     }
     let checkout = data.path().join("sandboxes").join(&id).join("repo");
     let button_before = std::fs::read_to_string(checkout.join(BUTTON)).unwrap();
@@ -266,10 +266,7 @@ async fn bad_requests_are_answered_precisely_and_change_nothing() {
             "Break the manifest",
         )
         .await;
-    let hash = broken.expect(200)["commit_hash"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let hash = broken.commit_hash();
     let commit = events.next_of("commit", WAIT).await;
     assert_eq!(commit["payload"]["hash"], hash.as_str());
     let error = events.next_of("error", WAIT).await;

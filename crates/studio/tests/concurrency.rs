@@ -9,8 +9,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, WsClient, port_of, procs, renderer_serves};
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
+use support::{Studio, WsClient, renderer_serves};
 
 const SANDBOXES: usize = 10;
 const CLIENTS: usize = 300;

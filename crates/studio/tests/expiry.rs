@@ -7,8 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, WsClient, port_of, procs};
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
+use support::{Studio, WsClient};
 
 /// 0.002 h = 7.2 s; the warning goes out half-way.
 const TIMEOUT_HOURS: &str = "0.002";

@@ -8,10 +8,13 @@
 mod support;
 
 use serde_json::{Value, json};
+use studio_testkit::ports::{self, port_of};
+use studio_testkit::prism::PrismPeer;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::api::commit_hashes;
-use support::prism::PrismPeer;
-use support::server::DataDir;
-use support::{Api, Remote, ServerConfig, Studio, port_of, procs, renderer_serves};
+use support::{Api, Studio, renderer_serves};
 
 const GITHUB_TOKEN: &str = "ghp_e2eDummyToken0123456789abcdefABCDEF";
 const PR_URL: &str = "https://github.com/octocat/Hello-World/pull/1347";
@@ -38,12 +41,7 @@ async fn edits(api: &Api, id: &str, n: usize, bodies: &mut Vec<String>) -> Vec<S
             )
             .await;
         bodies.push(answer.text.clone());
-        hashes.push(
-            answer.expect(200)["commit_hash"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        hashes.push(answer.commit_hash());
     }
     hashes
 }
@@ -71,7 +69,7 @@ async fn finalize_pushes_opens_the_pull_request_and_survives_github_being_down()
     let remote = Remote::new().await;
     let data = DataDir::new("finalize-");
     // GitHub is down at first: nothing listens on its port yet.
-    let github_port = support::reserved_port();
+    let github_port = ports::reserved_port();
     let studio = Studio::start(
         &ServerConfig::new(&data)
             .env(

@@ -9,9 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
+use studio_testkit::paths;
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::api::commit_hashes;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, eventually, port_of, procs, renderer_serves};
+use support::{Studio, eventually, renderer_serves};
 
 const BUTTON: &str = "src/components/Button/Button.tsx";
 
@@ -219,7 +223,7 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         !checkout.exists(),
         "{} survived the delete: {:?}",
         checkout.display(),
-        procs::dir_listing(&checkout)
+        paths::dir_listing(&checkout)
     );
     let list = api.get("/api/v1/sandboxes").await;
     assert_eq!(list.expect(200)["sandboxes"], json!([]));

@@ -10,9 +10,14 @@ mod support;
 
 use std::process::Command;
 
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::api::commit_hashes;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, WsClient, port_of, procs, renderer_serves};
+use support::{Studio, WsClient, renderer_serves};
+
+const ALERT: &str = "src/components/Alert.tsx";
 
 /// A database of its own on the test cluster, dropped afterwards.
 struct Database {
@@ -87,20 +92,8 @@ async fn a_server_on_postgres_keeps_its_sandboxes_through_a_crash() {
     let renderer_url = created["renderer_url"].as_str().unwrap().to_owned();
     let mut hashes = Vec::new();
     for n in 0..2 {
-        let answer = api
-            .write_file(
-                &id,
-                "src/components/Alert.tsx",
-                &format!("export const Alert = () => <p>{n}</p>;\n"),
-                &format!("Alert {n}"),
-            )
-            .await;
-        hashes.push(
-            answer.expect(200)["commit_hash"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let source = format!("export const Alert = () => <p>{n}</p>;\n");
+        hashes.push(api.commit(&id, ALERT, &source, &format!("Alert {n}")).await);
     }
     // It is really in PostgreSQL.
     let stored = psql(&database.url, "SELECT count(*) FROM sandboxes");

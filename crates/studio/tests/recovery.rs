@@ -9,9 +9,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use studio_testkit::ports::port_of;
+use studio_testkit::procs;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::api::commit_hashes;
-use support::server::DataDir;
-use support::{Remote, ServerConfig, Studio, port_of, procs, renderer_serves};
+use support::{Studio, renderer_serves};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandboxes_survive_a_clean_restart_and_a_crash_of_the_server() {
@@ -32,7 +35,7 @@ async fn sandboxes_survive_a_clean_restart_and_a_crash_of_the_server() {
             "Quiet alert",
         )
         .await;
-    let hashes = vec![edit.expect(200)["commit_hash"].as_str().unwrap().to_owned()];
+    let hashes = vec![edit.commit_hash()];
     let before_stop = procs::listening_pids(port);
     let group = procs::pgid_of(*before_stop.iter().next().unwrap()).unwrap();
 

@@ -9,9 +9,10 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::server::DataDir;
+use studio_testkit::sample::Remote;
+use studio_testkit::server::{DataDir, ServerConfig};
 use support::ws::Ended;
-use support::{Remote, ServerConfig, Studio, WsClient};
+use support::{Studio, WsClient};
 
 const WAIT: Duration = Duration::from_secs(30);
 const BUTTON: &str = "src/components/Button/Button.tsx";
@@ -52,20 +53,8 @@ async fn clients_get_every_event_in_order_and_replay_what_they_missed() {
     // --- two clients, three commits: the same events, in order, with consecutive seq ---
     let mut hashes = Vec::new();
     for n in 0..3 {
-        let answer = api
-            .write_file(
-                &id,
-                BUTTON,
-                &format!("export const Button = () => <button>{n}</button>;\n"),
-                &format!("edit {n}"),
-            )
-            .await;
-        hashes.push(
-            answer.expect(200)["commit_hash"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let source = format!("export const Button = () => <button>{n}</button>;\n");
+        hashes.push(api.commit(&id, BUTTON, &source, &format!("edit {n}")).await);
     }
     let status = api.status_of(&id).await;
     let mut seen_a = Vec::new();
@@ -115,19 +104,14 @@ async fn clients_get_every_event_in_order_and_replay_what_they_missed() {
     // --- b goes away; what it misses is replayed on reconnect with ?since= ---
     let last_seen_by_b = at_b["seq"].as_u64().unwrap();
     b.close().await;
-    let fourth = api
-        .write_file(
+    hashes.push(
+        api.commit(
             &id,
             BUTTON,
             "export const Button = () => <button>4</button>;\n",
             "edit 4",
         )
-        .await;
-    hashes.push(
-        fourth.expect(200)["commit_hash"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        .await,
     );
     a.send(&selected("Card")).await;
     let mut missed = a.until("commit", WAIT).await;

@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use studio_testkit::http::{Message, read_message};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-
-use super::http::{Message, read_message};
 
 /// Chooses the answer `(status, JSON body)` to the `n`th request (0-based, over all connections).
 pub type Responder = Arc<dyn Fn(&Message, usize) -> (u16, Value) + Send + Sync>;

@@ -1,9 +1,8 @@
-//! Test helpers: the real GitHub peer (Prism), a minimal HTTP client, and a scripted server for
-//! faults Prism cannot produce.
+//! Test helpers of studio-forge: a scripted server for faults Prism cannot produce, and the
+//! session the pull requests are about. The GitHub peer (Prism) and the plain HTTP client are
+//! in `studio_testkit`.
 
 pub mod fake_github;
-pub mod http;
-pub mod prism;
 
 use studio_core::{CommitInfo, SecretToken};
 use time::OffsetDateTime;

@@ -9,7 +9,7 @@ use studio_core::SandboxStatus;
 use studio_store::StoreError;
 use time::OffsetDateTime;
 
-use crate::support::{TestDb, insert_sandbox};
+use crate::support::{TestDb, insert_sandbox, lease_owners};
 
 /// 20 tasks × 500 lease/release cycles over 30 ports. Each task records the port it holds in a
 /// shared set before releasing it; a port handed out while another task holds it would already
@@ -95,14 +95,7 @@ pub async fn the_lease_loop_skips_ports_busy_in_the_os(db: &TestDb) {
         "the busy port was tried first, then skipped"
     );
     assert_ne!(port, busy_port);
-    let leases = store.port_leases().await.expect("leases");
-    assert_eq!(
-        leases
-            .iter()
-            .map(|l| (l.port, l.sandbox_id.clone()))
-            .collect::<Vec<_>>(),
-        vec![(port, id)]
-    );
+    assert_eq!(lease_owners(&*store).await, vec![(port, id)]);
     drop(busy);
     store.close().await;
 }

@@ -9,7 +9,7 @@ use studio_store::{PullRequest, RuntimeState, SandboxFilter, Store, StoreError};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::support::{TestDb, commit, insert_sandbox, random_id, sample_sandbox};
+use crate::support::{TestDb, commit, insert_sandbox, lease_owners, random_id, sample_sandbox};
 
 pub async fn a_sandbox_round_trips_every_field_across_a_restart(db: &TestDb) {
     let store = db.open().await;
@@ -333,14 +333,7 @@ pub async fn delete_removes_commits_events_and_leases(db: &TestDb) {
             .expect("events")
             .is_empty()
     );
-    let leases = store.port_leases().await.expect("leases");
-    assert_eq!(
-        leases
-            .iter()
-            .map(|l| (l.port, l.sandbox_id.clone()))
-            .collect::<Vec<_>>(),
-        vec![(41_002, kept.clone())]
-    );
+    assert_eq!(lease_owners(&*store).await, vec![(41_002, kept.clone())]);
     assert_eq!(store.commits(&kept).await.expect("commits").len(), 1);
     assert_eq!(
         store

@@ -1,8 +1,6 @@
 //! Databases that cannot be opened stop start-up with a message naming the URL (password
 //! redacted) and the reason.
 
-use std::net::{Ipv4Addr, TcpListener};
-
 use serde_json::json;
 use studio_core::EventKind;
 use studio_store::StoreError;
@@ -49,11 +47,7 @@ async fn a_file_that_is_not_a_database_is_refused_and_kept() {
 #[tokio::test]
 async fn unreachable_postgres_is_reported_without_the_password() {
     // A port nobody listens on: bound, then released.
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = studio_testkit::ports::free_port();
     let url = format!("postgres://studio:hunter2@127.0.0.1:{port}/studio");
     let err = open_error(&url).await;
     assert!(matches!(err, StoreError::Open { .. }), "{err:?}");

@@ -168,3 +168,14 @@ pub fn commit(n: u32, at: OffsetDateTime) -> CommitInfo {
         timestamp: at,
     }
 }
+
+/// `(port, owner)` of every port lease, in the order the store lists them.
+pub async fn lease_owners(store: &dyn Store) -> Vec<(u16, SandboxId)> {
+    store
+        .port_leases()
+        .await
+        .expect("leases")
+        .iter()
+        .map(|l| (l.port, l.sandbox_id.clone()))
+        .collect()
+}

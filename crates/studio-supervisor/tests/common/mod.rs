@@ -1,13 +1,17 @@
-//! Helpers shared by the supervisor's integration tests: real processes, real sockets.
+//! Helpers shared by the supervisor's integration tests: real processes, real sockets. The
+//! `/proc` readers and the fixture server's client are `studio_testkit`'s, re-exported here.
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(unused_imports)] // the re-exports, likewise
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use studio_supervisor::{Probe, RestartPolicy, Supervisor, SupervisorConfig, UnitSpec};
+pub use studio_testkit::node_server::{http_get_pid, http_pid};
+use studio_testkit::procs::{Signal, signal};
+pub use studio_testkit::procs::{alive, all_pids, group_members, proc_stat, processes_with_env};
 
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -51,9 +55,7 @@ impl std::ops::Deref for TestSupervisor {
 impl Drop for TestSupervisor {
     fn drop(&mut self) {
         for pid in processes_with_env(OWNER_VAR, &owner()) {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
+            signal(pid, Signal::KILL);
         }
     }
 }
@@ -61,11 +63,13 @@ impl Drop for TestSupervisor {
 /// The Node fixture server behind a `sh -c` that does not exec (like `npm run dev`): the leader
 /// is `sh`, the server is its child.
 pub fn node_server(name: &str, port: u16, grace_ms: u64) -> UnitSpec {
-    let script = fixture("server.js");
     UnitSpec {
         name: name.into(),
         program: "sh".into(),
-        args: vec!["-c".into(), format!("node {}; exit $?", script.display())],
+        args: vec![
+            "-c".into(),
+            studio_testkit::node_server::shell_script(&fixture("server.js"), false),
+        ],
         env: BTreeMap::from([
             ("PORT".to_owned(), port.to_string()),
             ("GRACE_MS".to_owned(), grace_ms.to_string()),
@@ -89,71 +93,6 @@ pub fn shell(name: &str, script: &str) -> UnitSpec {
         restart: RestartPolicy::never(),
         ..UnitSpec::default()
     }
-}
-
-/// `GET /` on the fixture server: the PID that answered.
-pub fn http_pid(port: u16) -> Option<u32> {
-    http_get_pid(port, "/")
-}
-
-/// `GET path` on the fixture server: the PID that answered.
-pub fn http_get_pid(port: u16, path: &str) -> Option<u32> {
-    let addr = ("127.0.0.1", port).to_socket_addrs().ok()?.next()?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let body = response.split("\r\n\r\n").nth(1)?;
-    body.trim()
-        .strip_prefix("{\"pid\":")?
-        .strip_suffix('}')?
-        .parse()
-        .ok()
-}
-
-/// `/proc/<pid>/stat` fields: (state, ppid, pgrp, session).
-pub fn proc_stat(pid: u32) -> Option<(char, u32, u32, u32)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 2..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let mut num = || fields.next()?.parse().ok();
-    Some((state, num()?, num()?, num()?))
-}
-
-/// Alive means: exists and is not a zombie.
-pub fn alive(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|(state, ..)| state != 'Z' && state != 'X')
-}
-
-pub fn all_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .expect("/proc is readable")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// Live processes whose environment contains `KEY=value`.
-pub fn processes_with_env(key: &str, value: &str) -> Vec<u32> {
-    let wanted = format!("{key}={value}");
-    all_pids()
-        .into_iter()
-        .filter(|&pid| alive(pid))
-        .filter(|&pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
-        })
-        .collect()
-}
-
-/// Live processes in process group `pgid`.
-pub fn group_members(pgid: u32) -> Vec<u32> {
-    all_pids()
-        .into_iter()
-        .filter(|&pid| proc_stat(pid).is_some_and(|(s, _, pg, _)| pg == pgid && s != 'Z'))
-        .collect()
 }
 
 /// Polls `condition` every 5 ms until it holds; panics with `what` after `timeout`.

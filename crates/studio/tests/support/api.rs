@@ -24,6 +24,14 @@ impl Answer {
         &self.body
     }
 
+    /// Asserts a 200 answer to a write and returns its `commit_hash`.
+    pub fn commit_hash(&self) -> String {
+        self.expect(200)["commit_hash"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no commit_hash in {}", self.text))
+            .to_owned()
+    }
+
     /// Asserts an error answer: the status, exactly the keys `error` (a non-empty message) and
     /// `code`, and the code. Returns the message.
     pub fn expect_error(&self, status: u16, code: &str) -> String {
@@ -164,6 +172,13 @@ impl Api {
             &json!({"command": "write_file", "file_path": path, "content": content, "description": description}),
         )
         .await
+    }
+
+    /// Writes a file, asserts the 200 answer and returns the commit's hash.
+    pub async fn commit(&self, id: &str, path: &str, content: &str, description: &str) -> String {
+        self.write_file(id, path, content, description)
+            .await
+            .commit_hash()
     }
 
     pub async fn execute(&self, id: &str, body: &Value) -> Answer {

@@ -1,9 +1,12 @@
-//! Just enough HTTP/1.1 for the tests: a keep-alive client (to send requests octocrab would never
-//! send, and as the benchmark's baseline) and the message parsing shared with the fake server.
+//! Just enough HTTP/1.1 over plain TCP for the tests: message parsing (shared with scripted
+//! servers), a keep-alive client (to send requests a real client would never send, and as a
+//! benchmark baseline), and a blocking one-shot `GET`.
 
-#![allow(dead_code)]
+use std::io::{Read, Write};
+use std::net::ToSocketAddrs;
+use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// A request or response head plus body.
@@ -11,11 +14,14 @@ use tokio::net::TcpStream;
 pub struct Message {
     /// `POST /repos/o/r/pulls HTTP/1.1` or `HTTP/1.1 201 Created`.
     pub start_line: String,
+    /// The headers, in order, names as sent.
     pub headers: Vec<(String, String)>,
+    /// The body (lossily decoded as UTF-8).
     pub body: String,
 }
 
 impl Message {
+    /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -43,7 +49,7 @@ impl Message {
 }
 
 /// Reads one message; `Ok(None)` when the peer closed the connection cleanly before it.
-pub async fn read_message<R: tokio::io::AsyncRead + Unpin>(
+pub async fn read_message<R: AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
 ) -> std::io::Result<Option<Message>> {
     let mut start_line = String::new();
@@ -83,12 +89,14 @@ pub async fn read_message<R: tokio::io::AsyncRead + Unpin>(
 }
 
 /// One keep-alive connection.
+#[derive(Debug)]
 pub struct RawClient {
     reader: BufReader<TcpStream>,
     host: String,
 }
 
 impl RawClient {
+    /// Connects to `http://host:port`.
     pub async fn connect(base_url: &str) -> std::io::Result<Self> {
         let host = base_url
             .trim_start_matches("http://")
@@ -134,4 +142,17 @@ impl RawClient {
             )
         })
     }
+}
+
+/// `GET path` on `127.0.0.1:port` (blocking, `Connection: close`, 2 s timeouts): the response
+/// body, or `None` when nothing answered.
+pub fn get_body(port: u16, path: &str) -> Option<String> {
+    let addr = ("127.0.0.1", port).to_socket_addrs().ok()?.next()?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split("\r\n\r\n").nth(1).map(str::to_owned)
 }

@@ -1,10 +1,81 @@
-//! What runs on this machine, read from `/proc`: which process listens on a port, its process
-//! group and cgroup, and whether any of them is still alive.
+//! What runs on this machine, read from `/proc`: a process's state, parent, group and session;
+//! who listens on a port; the members of a process group or cgroup; processes found by an
+//! environment variable or a directory; their memory. And the signals tests send them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use rustix::process::{Pid, Signal};
+use rustix::process::Pid;
+pub use rustix::process::Signal;
+
+/// Every PID in `/proc`.
+pub fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc is readable")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// `/proc/<pid>/stat` fields: `(state, ppid, pgrp, session)`.
+pub fn proc_stat(pid: u32) -> Option<(char, u32, u32, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the parenthesised command name (which may itself hold spaces and ')').
+    let rest = &text[text.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let mut num = || fields.next()?.parse().ok();
+    Some((state, num()?, num()?, num()?))
+}
+
+/// Alive means: exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    proc_stat(pid).is_some_and(|(state, ..)| state != 'Z' && state != 'X')
+}
+
+/// The parent of a process.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    proc_stat(pid).map(|(_, ppid, _, _)| ppid)
+}
+
+/// The process group of a process.
+pub fn pgid_of(pid: u32) -> Option<u32> {
+    proc_stat(pid).map(|(_, _, pgrp, _)| pgrp)
+}
+
+/// Living (not zombie) members of process group `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| proc_stat(pid).is_some_and(|(s, _, pg, _)| pg == pgid && s != 'Z'))
+        .collect()
+}
+
+/// Live processes whose environment contains `KEY=value`.
+pub fn processes_with_env(key: &str, value: &str) -> Vec<u32> {
+    let wanted = format!("{key}={value}");
+    all_pids()
+        .into_iter()
+        .filter(|&pid| alive(pid))
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
+        })
+        .collect()
+}
+
+/// Sends `signal` to one process (nothing happens for PID 0 or a process that is gone).
+pub fn signal(pid: u32, signal: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}
+
+/// Sends `signal` to every process of process group `pgid`.
+pub fn signal_group(pgid: u32, signal: Signal) {
+    if let Some(pgid) = i32::try_from(pgid).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pgid, signal);
+    }
+}
 
 /// PIDs of the processes holding a LISTEN socket on `port` (127.0.0.1 or any address, v4 or v6).
 pub fn listening_pids(port: u16) -> BTreeSet<u32> {
@@ -63,39 +134,6 @@ pub fn connection_refused(port: u16) -> bool {
     )
 }
 
-fn all_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `(state, pgrp)` from `/proc/<pid>/stat` (the fields after the parenthesised command name).
-fn state_and_pgrp(pid: u32) -> Option<(char, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    Some((state, pgrp))
-}
-
-pub fn pgid_of(pid: u32) -> Option<u32> {
-    state_and_pgrp(pid).map(|(_, pgrp)| pgrp)
-}
-
-/// Living (not zombie) members of a process group.
-pub fn group_members(pgid: u32) -> Vec<u32> {
-    all_pids()
-        .into_iter()
-        .filter(|&pid| matches!(state_and_pgrp(pid), Some((state, pgrp)) if pgrp == pgid && state != 'Z'))
-        .collect()
-}
-
 /// The cgroup v2 directory of a process (the cgroup2 mount point joined with `/proc/<pid>/cgroup`'s
 /// `0::` line).
 pub fn cgroup_of(pid: u32) -> Option<PathBuf> {
@@ -120,7 +158,7 @@ pub fn cgroup_members(cgroup: &Path) -> Vec<u32> {
         .map(|t| {
             t.lines()
                 .filter_map(|l| l.trim().parse().ok())
-                .filter(|&pid| state_and_pgrp(pid).is_some_and(|(s, _)| s != 'Z'))
+                .filter(|&pid| proc_stat(pid).is_some_and(|(s, ..)| s != 'Z'))
                 .collect()
         })
         .unwrap_or_default()
@@ -143,40 +181,25 @@ pub fn kill_processes_under(dir: &Path) {
         if !(cmdline.contains(&needle) || cwd.starts_with(&needle)) {
             continue;
         }
-        let Some(target) = Pid::from_raw(pid as i32) else {
-            continue;
-        };
-        match pgid_of(pid).and_then(|g| Pid::from_raw(g as i32)) {
-            Some(group) if group == target => {
-                let _ = rustix::process::kill_process_group(group, Signal::KILL);
-            }
-            _ => {
-                let _ = rustix::process::kill_process(target, Signal::KILL);
-            }
+        match pgid_of(pid) {
+            Some(group) if group == pid => signal_group(group, Signal::KILL),
+            _ => signal(pid, Signal::KILL),
         }
     }
 }
 
-/// Every path under `dir` (relative), for failure messages.
-pub fn dir_listing(dir: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            out.push(
-                path.strip_prefix(root)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string(),
-            );
-            if entry.file_type().is_ok_and(|t| t.is_dir()) && out.len() < 200 {
-                walk(root, &path, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out
+/// Resident memory (KiB) of every process in process group `pgid`: a renderer's whole footprint.
+pub fn group_rss_kib(pgid: u32) -> u64 {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| pgid_of(pid) == Some(pgid))
+        .map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
 }

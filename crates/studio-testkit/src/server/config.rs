@@ -1,0 +1,81 @@
+//! How a server under test is started: its data directory and its environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::{paths, ports, procs};
+
+/// A data directory (database, mirrors, checkouts) that outlives server restarts. Dropping it kills
+/// whatever still runs from it and removes it.
+#[derive(Debug)]
+pub struct DataDir {
+    dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    /// A new directory in the black-box tests' scratch space.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            dir: paths::scratch_dir(paths::E2E, prefix),
+        }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        procs::kill_processes_under(self.dir.path());
+    }
+}
+
+/// How to start a server: environment on top of the test defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The server's `--data-dir` (its SQLite file lives there unless `DATABASE_URL` is set).
+    pub data_dir: PathBuf,
+    /// Environment on top of the server's (the developer's Studio settings are removed).
+    pub env: BTreeMap<String, String>,
+    /// The token the test's client sends (normally the same as `STUDIO_API_TOKEN`).
+    pub client_token: Option<String>,
+    /// A command the server is started through (`prlimit …`), if any.
+    pub launcher: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Defaults for tests: an own range of renderer ports (so servers of tests running in
+    /// parallel rarely race for one), the shared npm cache, quiet HTTP tracing.
+    pub fn new(data: &DataDir) -> Self {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "COMPONENT_STUDIO_VITE_PORT".into(),
+            ports::port_range_base().to_string(),
+        );
+        env.insert(
+            "STUDIO_NPM_CACHE".into(),
+            paths::npm_cache(paths::E2E).display().to_string(),
+        );
+        env.insert("STUDIO_LOG".into(), "info,tower_http=warn,sqlx=warn".into());
+        Self {
+            data_dir: data.path().to_path_buf(),
+            env,
+            client_token: None,
+            launcher: Vec::new(),
+        }
+    }
+
+    /// Sets one environment variable of the server.
+    pub fn env(mut self, key: &str, value: impl ToString) -> Self {
+        self.env.insert(key.into(), value.to_string());
+        self
+    }
+
+    /// Sets `STUDIO_API_TOKEN` and makes the test's client send it.
+    pub fn api_token(mut self, token: &str) -> Self {
+        self.client_token = Some(token.into());
+        self.env("STUDIO_API_TOKEN", token)
+    }
+}
