@@ -145,7 +145,7 @@ impl ManagerConfig {
     }
 
     /// The Unix socket a sandbox's renderer serves on: `<data-dir>/run/<hex>.sock`. Short on
-    /// purpose: a socket path has at most [`MAX_SOCKET_PATH`] bytes.
+    /// purpose: a socket path has at most `MAX_SOCKET_PATH` (107) bytes.
     pub fn renderer_socket(&self, id: &SandboxId) -> PathBuf {
         self.data_dir.join("run").join(format!("{}.sock", id.hex()))
     }

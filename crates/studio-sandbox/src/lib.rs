@@ -1,6 +1,6 @@
 //! The sandbox manager: the product's core loop.
 //!
-//! A [`Manager`] owns one actor per sandbox (see [`actor`]). Each actor runs its sandbox's
+//! A [`Manager`] owns one actor per sandbox (the `actor` module). Each actor runs its sandbox's
 //! lifecycle:
 //!
 //! * **setup**: fetch the mirror, check out the session branch, lease a port, prepare `.studio/`,
