@@ -21,7 +21,7 @@
 //! state should use PostgreSQL.
 //!
 //! # Timestamps
-//! Stored as text in one fixed-width UTC form, so string order is time order (see [`ts`]).
+//! Stored as text in one fixed-width UTC form, so string order is time order (see `ts`).
 
 use std::path::Path;
 use std::str::FromStr;
