@@ -1,9 +1,10 @@
 // Vite configuration of one Studio renderer.
 //
-// Studio copies this file into `<checkout>/.studio/` and writes `settings.json` (root, port,
-// cache dir) and `warmup.json` (files to pre-transform) beside it. It is loaded with
-// `--configLoader native`, so loading it writes nothing (the default loader bundles it into
-// `node_modules/.vite-temp`, which would be the shared, read-only template store).
+// Studio copies this file into `<checkout>/.studio/` and writes `settings.json` (root, allowed
+// host, cache dir) and `warmup.json` (files to pre-transform) beside it. `server.mjs` runs it in
+// middleware mode on the socket Studio hands over, loaded with the native config loader, so
+// loading it writes nothing (the default loader bundles it into `node_modules/.vite-temp`, which
+// would be the shared, read-only template store).
 //
 // Vite's root is the repository checkout, not `.studio/`: that way Vite watches the repository (new
 // and deleted component files reach `import.meta.glob`), its tsconfig `paths`, `public/` and CSS
@@ -56,9 +57,11 @@ function studioPage() {
       setTimeout(() => {
         watching = true;
       }, WATCHER_READY_FALLBACK_MS).unref();
-      server.httpServer?.once("listening", () => {
-        server.warmupRequest("/@vite/client");
-      });
+      // Middleware mode: the HTTP server is server.mjs's, reachable as the HMR server.
+      const httpServer = server.httpServer ?? server.config.server.ws?.server;
+      const warmClient = () => server.warmupRequest("/@vite/client");
+      if (httpServer?.listening) warmClient();
+      else httpServer?.once("listening", warmClient);
       server.middlewares.use((req, res, next) => {
         const url = req.url ?? "/";
         const queryAt = url.indexOf("?");
@@ -101,10 +104,13 @@ export default {
   cacheDir: settings.cacheDir,
   clearScreen: false,
   server: {
-    host: "127.0.0.1",
-    port: settings.port,
-    // Otherwise Vite silently takes the next port, where nobody looks for it.
-    strictPort: true,
+    // No port here: server.mjs serves on the Unix socket Studio hands over (middleware mode).
+    // Only Studio's front door reaches it, on this sandbox's own preview host; other previews are
+    // other origins, and no CORS header lets one read another's responses.
+    cors: false,
+    // Vite always accepts `localhost`, `*.localhost` and IP addresses besides these (Studio's own
+    // calls over the socket send `Host: localhost`).
+    allowedHosts: settings.allowedHosts,
     // Errors are shown in place, next to the component that has them, never over the whole page.
     hmr: { overlay: false },
     // Studio builds a new node_modules here before swapping it in: not the repository's files.

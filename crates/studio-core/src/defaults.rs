@@ -16,12 +16,6 @@ pub const SERVER_URL: &str = "http://127.0.0.1:7700";
 /// GitHub's REST API (`STUDIO_GITHUB_API_URL`).
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 
-/// First port of the range renderers are given (`COMPONENT_STUDIO_VITE_PORT`).
-pub const RENDERER_FIRST_PORT: u16 = 5173;
-
-/// How many ports, from [`RENDERER_FIRST_PORT`] on, renderers may use.
-pub const RENDERER_PORT_COUNT: u16 = 1000;
-
 /// Inactivity timeout of a sandbox, in hours (`COMPONENT_STUDIO_TIMEOUT_HOURS`, `timeout_hours`).
 pub const TIMEOUT_HOURS: f64 = 4.0;
 

@@ -1,7 +1,7 @@
 //! Generating `<checkout>/.studio/` from the template.
 //!
 //! The template's files are copied as they are. Three files are written per sandbox:
-//! `settings.json` (plain data the Vite config reads: absolute root, port, cache dir; a change
+//! `settings.json` (plain data the Vite config reads: absolute root, allowed host, cache dir; a change
 //! needs a restart), `warmup.json` (files to pre-transform at start) and `src/generated.js` (what must be code, because Vite analyses it statically: the
 //! `import.meta.glob` of the component globs and the imports of the setup modules and wrapper).
 //! Every file is written only if its content changed, so regenerating under a running renderer
@@ -27,8 +27,9 @@ const NOT_COPIED: [&str; 5] = [
     ".vite",
 ];
 /// Files the template must have.
-pub(crate) const REQUIRED_TEMPLATE_FILES: [&str; 4] = [
+pub(crate) const REQUIRED_TEMPLATE_FILES: [&str; 5] = [
     "index.html",
+    "server.mjs",
     "vite.config.mjs",
     "src/main.tsx",
     "package-lock.json",
@@ -43,7 +44,7 @@ pub(crate) struct AppInputs<'a> {
     pub settings: &'a RendererSettings,
     pub sandbox_id: &'a SandboxId,
     pub socket_url: Option<&'a Url>,
-    pub port: u16,
+    pub preview_host: &'a str,
 }
 
 /// Writes `.studio/`. Returns whether `settings.json` changed (which needs a renderer restart:
@@ -57,7 +58,8 @@ pub(crate) fn generate_app(inputs: &AppInputs<'_>) -> Result<bool, RendererError
         "root": inputs.checkout,
         "studioDir": crate::STUDIO_DIR,
         "cacheDir": studio.join(".vite"),
-        "port": inputs.port,
+        // The Host the front door forwards for this sandbox (`server.allowedHosts`).
+        "allowedHosts": [inputs.preview_host],
     });
     let settings_changed = write_if_changed(&studio.join("settings.json"), &to_json(&settings)?)?;
 
@@ -204,7 +206,7 @@ mod tests {
             settings: &settings,
             sandbox_id: &id,
             socket_url: Some(&url),
-            port: 5200,
+            preview_host: "sb-0101010101010101.localhost",
         };
         let module = generated_module(&inputs);
         assert!(module.contains(r#"import.meta.glob(["/src/**/*.tsx", "!/src/internal/**", "!**/*.stories.*", "!**/*.test.*", "!**/*.spec.*"])"#), "{module}");

@@ -3,9 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use url::Url;
+/// The renderer's readiness and liveness endpoint (`studio-template/vite.config.mjs`): answers
+/// 200 once Vite serves and its watcher has its baseline, without transforming anything
+/// (probing the page itself would transform it on every probe, competing with the first load).
+pub const HEALTH_PATH: &str = "/__studio/health";
 
-/// A command line that runs one renderer (a Vite dev server) and how to tell it is up.
+/// A command line that runs one renderer (the template's `server.mjs`: Vite in middleware mode).
+///
+/// The renderer opens no port: it serves on the listening Unix socket the supervisor binds and
+/// passes as fd 3 (`UnitSpec::listen_socket`, `STUDIO_LISTEN_FD=3`), probed at [`HEALTH_PATH`].
 ///
 /// The environment is complete: the caller must start the process with exactly these variables
 /// (`env_clear()` first), so Studio's own secrets never reach a repository's code.
@@ -17,13 +23,6 @@ pub struct LaunchSpec {
     pub env: BTreeMap<String, String>,
     /// The checkout (Vite's root).
     pub cwd: PathBuf,
-    /// The port Vite listens on, on 127.0.0.1, with `strictPort`.
-    pub port: u16,
-    /// Answers HTTP 200 as soon as Vite serves (a cheap endpoint of the template: probing the
-    /// page itself would transform it on every probe, competing with the first real load).
-    pub readiness_url: Url,
-    /// The renderer page designers open (`renderer_url` in the API).
-    pub page_url: Url,
 }
 
 /// Node's heap settings and mimalloc's (Rolldown's allocator) that bring an idle Vite from about
@@ -35,21 +34,9 @@ const MEMORY_TUNING: [(&str, &str); 3] = [
 ];
 
 /// `checkout` and `node` must be UTF-8 (checked by the caller): the supervisor takes strings.
-pub(crate) fn launch_spec(
-    node: &Path,
-    checkout: &str,
-    port: u16,
-    memory_tuning: bool,
-) -> LaunchSpec {
+pub(crate) fn launch_spec(node: &Path, checkout: &str, memory_tuning: bool) -> LaunchSpec {
     let studio = format!("{checkout}/{}", crate::STUDIO_DIR);
-    let args = vec![
-        format!("{studio}/node_modules/vite/bin/vite.js"),
-        "--config".to_owned(),
-        format!("{studio}/vite.config.mjs"),
-        // Loads the config with Node's import(): nothing is written next to it or into the store.
-        "--configLoader".to_owned(),
-        "native".to_owned(),
-    ];
+    let args = vec![format!("{studio}/server.mjs")];
     // Node and Vite need a PATH (for `node` itself and tools it may spawn) and nothing else.
     let node_dir = node
         .parent()
@@ -74,13 +61,5 @@ pub(crate) fn launch_spec(
         args,
         env,
         cwd: PathBuf::from(checkout),
-        port,
-        readiness_url: loopback_url(port, "/__studio/health"),
-        page_url: loopback_url(port, "/"),
     }
-}
-
-fn loopback_url(port: u16, path: &str) -> Url {
-    Url::parse(&format!("http://127.0.0.1:{port}{path}"))
-        .expect("a loopback URL with a numeric port always parses")
 }

@@ -12,10 +12,12 @@
 //!    (`npm ci --ignore-scripts --prefer-offline` with one shared npm cache; `npm install` when
 //!    there is no usable lockfile) and **hard-linked** into the checkout's `node_modules/`.
 //! 3. **`.studio/`.** The template is copied into `<checkout>/.studio/` with a `settings.json`
-//!    (absolute root, port, cache dir) and a `src/generated.js` holding what cannot be data: the
-//!    `import.meta.glob` of the component globs, the setup modules and the wrapper.
-//! 4. **Launch spec.** `node .studio/node_modules/vite/bin/vite.js --configLoader native …`, with
-//!    an environment built from scratch (never Studio's own, which holds tokens).
+//!    (absolute root, the sandbox's preview host, cache dir) and a `src/generated.js` holding
+//!    what cannot be data: the `import.meta.glob` of the component globs, the setup modules and
+//!    the wrapper.
+//! 4. **Launch spec.** `node .studio/server.mjs`: Vite in middleware mode on the Unix listening
+//!    socket the supervisor passes as fd 3 (no TCP port), with an environment built from scratch
+//!    (never Studio's own, which holds tokens).
 //!
 //! # Invariants
 //!
@@ -65,7 +67,7 @@ mod store;
 mod write_effect;
 
 pub use error::RendererError;
-pub use launch::LaunchSpec;
+pub use launch::{HEALTH_PATH, LaunchSpec};
 pub use prepare::{PrepareReport, Prepared, Renderer, RendererConfig, SandboxSpec};
 pub use settings::{RendererOverrides, RendererSettings, WrapperRef};
 pub use store::{StoreEntry, StoreOutcome};

@@ -48,8 +48,9 @@ pub struct SandboxSpec {
     pub sandbox_id: SandboxId,
     /// Studio's WebSocket for this sandbox (`ws://…/api/v1/sandboxes/<id>/ws`), if any.
     pub socket_url: Option<Url>,
-    /// The port the supervisor allocated for the renderer.
-    pub port: u16,
+    /// The host name the renderer is reached at through Studio's front door
+    /// (`sb-<hex>.<preview domain>`): the one host Vite accepts besides `localhost` and IPs.
+    pub preview_host: String,
     /// What the create request said about components, setup and wrapper.
     pub overrides: RendererOverrides,
 }
@@ -66,7 +67,7 @@ impl std::fmt::Debug for SandboxSpec {
             .field("checkout", &self.checkout)
             .field("sandbox_id", &self.sandbox_id)
             .field("socket_url", &socket)
-            .field("port", &self.port)
+            .field("preview_host", &self.preview_host)
             .field("overrides", &self.overrides)
             .finish()
     }
@@ -87,7 +88,7 @@ pub struct PrepareReport {
     pub deps: StoreEntry,
     /// The checkout's `node_modules` was (re)linked to `deps`.
     pub deps_relinked: bool,
-    /// `.studio/settings.json` changed (first preparation, or a new port).
+    /// `.studio/settings.json` changed (first preparation, or another preview host).
     pub settings_changed: bool,
     /// Vite's pre-bundled dependencies of an earlier sandbox were planted for this one.
     pub vite_cache_seeded: bool,
@@ -201,7 +202,7 @@ impl Renderer {
                     settings: &settings,
                     sandbox_id: &spec.sandbox_id,
                     socket_url: spec.socket_url.as_ref(),
-                    port: spec.port,
+                    preview_host: &spec.preview_host,
                 })?;
                 let seed = deps_cache::seed_dir(&renderer_root, &template_dir, &deps.key)?;
                 let seeded = deps_cache::plant(&seed, &studio_dir)?;
@@ -214,7 +215,7 @@ impl Renderer {
         let checkout_str = checkout
             .to_str()
             .ok_or_else(|| RendererError::NonUtf8Path(checkout.clone()))?;
-        let launch = launch_spec(&self.node, checkout_str, spec.port, self.memory_tuning);
+        let launch = launch_spec(&self.node, checkout_str, self.memory_tuning);
         let report = PrepareReport {
             template,
             deps,

@@ -75,10 +75,9 @@ async fn the_second_sandbox_of_a_repository_performs_no_install() {
     );
 
     // Preparing the same checkout again changes nothing, so a running renderer needs no restart.
-    let again = support::prepare(&renderer, &support::spec(c.path(), None)).await;
-    let mut same_port = support::spec(c.path(), None);
-    same_port.port = again.launch.port;
-    let again = support::prepare(&renderer, &same_port).await.report;
+    let same = support::spec(c.path(), None);
+    support::prepare(&renderer, &same).await;
+    let again = support::prepare(&renderer, &same).await.report;
     assert!(
         !again.deps_relinked && !again.settings_changed && !again.needs_restart(),
         "{again:?}"
@@ -91,25 +90,12 @@ async fn launch_spec_runs_vite_with_a_clean_environment() {
     let spec = support::spec(checkout.path(), None);
     let prepared = support::prepare(&support::shared_renderer(), &spec).await;
     let launch = &prepared.launch;
-    assert_eq!(launch.port, spec.port);
-    assert_eq!(
-        launch.page_url.as_str(),
-        format!("http://127.0.0.1:{}/", spec.port)
-    );
-    assert_eq!(
-        launch.readiness_url.as_str(),
-        format!("http://127.0.0.1:{}/__studio/health", spec.port)
-    );
     assert_eq!(launch.cwd, checkout.path().canonicalize().unwrap());
+    // The template's server (Vite in middleware mode on the inherited socket): no port anywhere.
     let args = &launch.args;
-    assert!(
-        args[0].ends_with(".studio/node_modules/vite/bin/vite.js"),
-        "{args:?}"
-    );
-    assert!(
-        args.windows(2).any(|w| w == ["--configLoader", "native"]),
-        "{args:?}"
-    );
+    assert_eq!(args.len(), 1, "{args:?}");
+    assert!(args[0].ends_with(".studio/server.mjs"), "{args:?}");
+    assert!(checkout.path().join(".studio/server.mjs").is_file());
     let env: Vec<String> = launch.env.keys().cloned().collect();
     for key in [
         "PATH",
@@ -130,7 +116,11 @@ async fn launch_spec_runs_vite_with_a_clean_environment() {
     let settings: serde_json::Value =
         serde_json::from_slice(&fs::read(checkout.path().join(".studio/settings.json")).unwrap())
             .unwrap();
-    assert_eq!(settings["port"], spec.port);
+    assert_eq!(
+        settings["allowedHosts"],
+        serde_json::json!([spec.preview_host])
+    );
+    assert!(settings.get("port").is_none(), "{settings}");
     assert_eq!(
         settings["cacheDir"],
         checkout

@@ -36,7 +36,7 @@ pub(crate) enum Command {
     /// A WebSocket message or similar: resets the inactivity clock.
     Activity,
     /// The server is stopping cleanly: stop the renderer, keep the status so the next start
-    /// brings the sandbox back on the same port.
+    /// brings the sandbox back on the same socket.
     Shutdown(Reply<()>),
 }
 

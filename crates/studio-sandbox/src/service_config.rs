@@ -15,9 +15,7 @@ pub(crate) fn renderer_config(config: &ManagerConfig) -> studio_renderer::Render
     renderer
 }
 
-pub(crate) fn supervisor_config(config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {
-    studio_supervisor::SupervisorConfig {
-        port_range: config.port_range.clone(),
-        ..studio_supervisor::SupervisorConfig::default()
-    }
+/// Renderers serve on Unix sockets, so the supervisor's port registry is not used for them.
+pub(crate) fn supervisor_config(_config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {
+    studio_supervisor::SupervisorConfig::default()
 }

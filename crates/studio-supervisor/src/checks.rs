@@ -2,6 +2,7 @@
 //! timing and [`Dependency`] targets. Running the checks is `probe`'s job.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,10 @@ pub enum Probe {
     Http { url: String },
     /// A TCP connection to `addr` (`host:port`) succeeds.
     Tcp { addr: String },
+    /// `GET path` over the Unix socket at `socket` answers with a 2xx or 3xx status. Sent with
+    /// `Host: localhost`.
+    #[serde(rename = "http_unix")]
+    HttpUnix { socket: PathBuf, path: String },
 }
 
 impl Probe {
@@ -27,11 +32,23 @@ impl Probe {
         Self::Tcp { addr: addr.into() }
     }
 
+    /// `GET path` (e.g. `/health`) over the Unix socket at `socket`.
+    pub fn http_unix(socket: impl Into<PathBuf>, path: impl Into<String>) -> Self {
+        Self::HttpUnix {
+            socket: socket.into(),
+            path: path.into(),
+        }
+    }
+
     /// Rejects a target that could never be checked (the probe is never run then).
     pub(crate) fn validate(&self) -> Result<(), String> {
         match self {
             Self::Http { url } => target::parse_http_url(url).map(drop),
             Self::Tcp { addr } => target::validate_addr(addr),
+            Self::HttpUnix { socket, path } => {
+                crate::socket::validate_path(socket)?;
+                target::validate_request_path(path)
+            }
         }
     }
 }
@@ -41,6 +58,7 @@ impl fmt::Display for Probe {
         match self {
             Self::Http { url } => write!(f, "GET {url}"),
             Self::Tcp { addr } => write!(f, "tcp {addr}"),
+            Self::HttpUnix { socket, path } => write!(f, "GET unix:{}{path}", socket.display()),
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum SupervisorError {
         pid: Option<u32>,
     },
 
+    #[error("unit {name:?}: {reason}")]
+    Socket { name: String, reason: String },
+
     #[error("unit {name:?}: dependency {dependency} not ready after {waited:?}: {last_error}")]
     DependencyTimeout {
         name: String,

@@ -25,6 +25,46 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Serving on a Unix socket instead of a port
+//!
+//! A unit with [`UnitSpec::listen_socket`] gets its listening socket from the supervisor instead
+//! of opening a port (Studio's renderers work this way; nothing of them listens on TCP):
+//!
+//! ```no_run
+//! # use studio_supervisor::*;
+//! # async fn demo(sup: Supervisor) -> Result<(), SupervisorError> {
+//! let socket = std::path::PathBuf::from("/srv/studio/run/1a2b3c4d5e6f7a8b.sock");
+//! let unit = sup
+//!     .add(UnitSpec {
+//!         name: "sb_1a2b-renderer".into(),
+//!         program: "node".into(),
+//!         args: vec![".studio/server.mjs".into()], // listens on { fd: 3 }
+//!         listen_socket: Some(socket.clone()),
+//!         readiness: Some(Probe::http_unix(&socket, "/__studio/health")),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! unit.start().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! - **Hand-over.** Before the first spawn the supervisor binds the path (a stale socket file left
+//!   by a dead process is replaced; a path someone still accepts on, or a file that is not a
+//!   socket, is never touched: the start fails instead) and passes the listener to every instance
+//!   as fd [`LISTEN_FD`] (3), with [`LISTEN_FD_VAR`]`=3` in its environment (`dup2` between fork
+//!   and exec).
+//! - **Restarts queue, they do not refuse.** The supervisor keeps the listener for the unit's
+//!   life, so while a crashed instance is restarted, new connections wait in the accept queue and
+//!   are answered by the next instance.
+//! - **Probes** ([`Probe::HttpUnix`]) speak HTTP/1.1 over the socket with `Host: localhost`.
+//! - **Re-adoption.** A new supervisor process has no copy of the listener: the adopted instance
+//!   keeps serving on the socket it inherited. When it ends, the path is stale and the next spawn
+//!   binds it afresh.
+//! - **Nothing left behind.** When the unit is stopped, fails or is removed, the listener is
+//!   closed and the socket file removed (if nobody else accepts on it by then).
+//!
+//! The port registry ([`Supervisor::ports`]) stays for units that do listen on TCP.
+//!
 //! # Design
 //!
 //! Modelled on watchexec's supervisor: each unit is owned by **one task** (`unit/actor.rs`), and
@@ -39,7 +79,8 @@
 //!   where cgroup v2 is writable, joins a fresh cgroup between fork and exec, so every descendant
 //!   is contained, including one that calls `setsid`. Without cgroups (logged once) the process
 //!   group alone contains the unit.
-//! - **A stop is complete when nothing of the unit is alive and its port is free.** SIGTERM goes
+//! - **A stop is complete when nothing of the unit is alive, its port is free and its socket
+//!   file is gone.** SIGTERM goes
 //!   to the whole unit (`killpg`, plus members outside the group one by one), then after the
 //!   grace period SIGKILL (`cgroup.kill`). Zombies do not count as alive; the leader is reaped
 //!   last, so its PID (the group id) cannot be reused while the group is signalled.
@@ -73,6 +114,7 @@ mod ports;
 mod probe;
 mod process;
 mod procinfo;
+mod socket;
 mod spec;
 mod status;
 mod supervisor;
@@ -87,6 +129,7 @@ pub use log_limits::LogLimits;
 pub use logs::{LogLine, LogStream};
 pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};
 pub use procinfo::{cpu_ticks, rss_bytes};
+pub use socket::{LISTEN_FD, LISTEN_FD_VAR};
 pub use spec::{RestartPolicy, UnitSpec};
 pub use status::{ExitReason, UnitState, UnitStatus};
 pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};

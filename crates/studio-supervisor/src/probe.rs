@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 use crate::checks::{Dependency, Probe};
 use crate::target::{parse_http_url, parse_postgres_url};
@@ -17,6 +18,20 @@ pub(crate) async fn check(probe: &Probe, timeout: Duration) -> Result<(), String
     match probe {
         Probe::Http { url } => http_ok(url, timeout).await,
         Probe::Tcp { addr } => tcp_connects(addr, timeout).await,
+        Probe::HttpUnix { socket, path } => {
+            let shown = format!("GET unix:{}{path}", socket.display());
+            let exchange = async {
+                let stream = UnixStream::connect(socket)
+                    .await
+                    .map_err(|e| format!("{shown}: {e}"))?;
+                // `localhost`: a server that checks Host (Vite's allowedHosts) accepts it always.
+                get_status(stream, path, "localhost", &shown).await
+            };
+            let status = tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| format!("{shown}: timed out after {timeout:?}"))??;
+            status_ok(status, &shown)
+        }
     }
 }
 
@@ -45,36 +60,50 @@ async fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, String> {
 /// `GET url` answered with 2xx or 3xx.
 async fn http_ok(url: &str, timeout: Duration) -> Result<(), String> {
     let target = parse_http_url(url)?;
+    let shown = format!("GET {url}");
     let exchange = async {
-        let mut stream = connect(&target.addr, timeout).await?;
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: studio-supervisor\r\nConnection: close\r\n\r\n",
-            target.path, target.host
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        // The status line is all we need: "HTTP/1.1 200 OK".
-        let mut head = [0u8; 64];
-        let mut len = 0;
-        while len < 12 {
-            match stream.read(&mut head[len..]).await {
-                Ok(0) => break,
-                Ok(n) => len += n,
-                Err(e) => return Err(format!("GET {url}: {e}")),
-            }
-        }
-        parse_status(&head[..len]).ok_or_else(|| format!("GET {url}: no HTTP status line"))
+        let stream = connect(&target.addr, timeout).await?;
+        get_status(stream, &target.path, &target.host, &shown).await
     };
     let status = tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| format!("GET {url}: timed out after {timeout:?}"))??;
+        .map_err(|_| format!("{shown}: timed out after {timeout:?}"))??;
+    status_ok(status, &shown)
+}
+
+fn status_ok(status: u16, shown: &str) -> Result<(), String> {
     if (200..400).contains(&status) {
         Ok(())
     } else {
-        Err(format!("GET {url}: status {status}"))
+        Err(format!("{shown}: status {status}"))
     }
+}
+
+/// Sends `GET path` on an open connection and reads the status of the answer.
+async fn get_status(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    path: &str,
+    host: &str,
+    shown: &str,
+) -> Result<u16, String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: studio-supervisor\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("{shown}: {e}"))?;
+    // The status line is all we need: "HTTP/1.1 200 OK".
+    let mut head = [0u8; 64];
+    let mut len = 0;
+    while len < 12 {
+        match stream.read(&mut head[len..]).await {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) => return Err(format!("{shown}: {e}")),
+        }
+    }
+    parse_status(&head[..len]).ok_or_else(|| format!("{shown}: no HTTP status line"))
 }
 
 fn parse_status(head: &[u8]) -> Option<u16> {

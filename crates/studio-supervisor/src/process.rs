@@ -12,7 +12,7 @@
 //!   between never receives the signal.
 //! - "Gone" means no live process: zombies hold no ports and do not count.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use crate::cgroup::UnitCgroup;
 use crate::logs::{self, LogBuffer, LogStream};
 use crate::procinfo;
+use crate::socket::{LISTEN_FD, LISTEN_FD_VAR};
 use crate::spec::UnitSpec;
 use crate::status::ExitReason;
 use crate::token::TOKEN_VAR;
@@ -53,12 +54,14 @@ pub(crate) struct Instance {
     readers: Vec<JoinHandle<()>>,
 }
 
-/// Spawns the unit's command. `Err` is a message for the operator (program not found, ...).
+/// Spawns the unit's command, with `listener` (the unit's listening socket, if it has one) as
+/// fd [`LISTEN_FD`]. `Err` is a message for the operator (program not found, ...).
 pub(crate) fn spawn(
     spec: &UnitSpec,
     token: String,
     cgroup: Option<UnitCgroup>,
     logs: &Arc<LogBuffer>,
+    listener: Option<BorrowedFd<'_>>,
 ) -> Result<Instance, String> {
     if !spec.cwd.is_dir() {
         return Err(format!(
@@ -81,6 +84,10 @@ pub(crate) fn spawn(
         .process_group(0);
     if let Some(cgroup) = &cgroup {
         join_cgroup_before_exec(&mut cmd, cgroup.procs_file().clone());
+    }
+    if let Some(listener) = listener {
+        cmd.env(LISTEN_FD_VAR, LISTEN_FD.to_string());
+        pass_listener_before_exec(&mut cmd, listener.as_raw_fd());
     }
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     let pid = child.id() as i32;
@@ -136,6 +143,33 @@ fn join_cgroup_before_exec(cmd: &mut Command, procs_file: std::ffi::CString) {
                 Mode::empty(),
             )?;
             rustix::io::write(&fd, b"0")?;
+            Ok(())
+        });
+    }
+}
+
+/// Makes the child find the listening socket at fd [`LISTEN_FD`], open across exec.
+#[allow(unsafe_code)]
+fn pass_listener_before_exec(cmd: &mut Command, listener: RawFd) {
+    // SAFETY: the closure runs in the forked child, where only async-signal-safe operations are
+    // allowed: it makes one raw system call (dup2, or fcntl when the listener already is fd 3)
+    // and neither allocates nor takes locks. `listener` is open in the child: fork copied the
+    // parent's descriptors, and the parent keeps it open until `spawn` returns. The `OwnedFd`
+    // naming fd 3 is only dup2's target and is never dropped (so never closed) here. Whatever
+    // else was fd 3 in the child is replaced: every descriptor the parent opens is close-on-exec
+    // (std's own exec-error pipe included, which a supervisor running tokio never gets as fd 3).
+    unsafe {
+        cmd.pre_exec(move || {
+            use rustix::io::FdFlags;
+            let source = BorrowedFd::borrow_raw(listener);
+            if listener == LISTEN_FD {
+                // dup2 onto itself would keep the close-on-exec flag: clear it instead.
+                rustix::io::fcntl_setfd(source, FdFlags::empty())?;
+            } else {
+                let mut target = std::mem::ManuallyDrop::new(OwnedFd::from_raw_fd(LISTEN_FD));
+                // dup2 leaves the new descriptor without close-on-exec.
+                rustix::io::dup2(source, &mut target)?;
+            }
             Ok(())
         });
     }

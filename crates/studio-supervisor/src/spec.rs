@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{Dependency, Liveness, Probe};
 use crate::error::SupervisorError;
 use crate::log_limits::LogLimits;
+use crate::socket::LISTEN_FD_VAR;
 use crate::token::TOKEN_VAR;
 
 /// One named command the supervisor runs and owns.
@@ -33,6 +34,13 @@ pub struct UnitSpec {
     /// The port the unit's server listens on. Before every start the supervisor waits (up to
     /// `port_timeout`) for it to be free, and a stop completes only once it is free.
     pub port: Option<u16>,
+    /// A Unix socket the unit serves on. The supervisor binds it (replacing a stale socket file,
+    /// never one someone still accepts on), hands the listener to every instance as fd 3 with
+    /// `STUDIO_LISTEN_FD=3` in its environment, and keeps it open across crashes and restarts,
+    /// so connections queue instead of being refused while the unit is down. When the unit is
+    /// stopped, fails or is removed, the listener is closed and the file removed. Absolute, at
+    /// most 107 bytes.
+    pub listen_socket: Option<PathBuf>,
     /// When the unit counts as `Running`. `None`: as soon as it is spawned.
     pub readiness: Option<Probe>,
     /// How often the readiness probe is tried while starting.
@@ -67,6 +75,7 @@ impl Default for UnitSpec {
             cwd: PathBuf::from("."),
             env: BTreeMap::new(),
             port: None,
+            listen_socket: None,
             readiness: None,
             readiness_interval: Duration::from_millis(20),
             startup_timeout: Duration::from_secs(30),
@@ -100,6 +109,7 @@ impl fmt::Debug for UnitSpec {
                     .collect::<Vec<_>>(),
             )
             .field("port", &self.port)
+            .field("listen_socket", &self.listen_socket)
             .field("readiness", &self.readiness)
             .field("liveness", &self.liveness)
             .field("depends_on", &self.depends_on)
@@ -133,8 +143,13 @@ impl UnitSpec {
                 "environment variable name {key:?} is not valid"
             )));
         }
-        if self.env.contains_key(TOKEN_VAR) {
-            return Err(invalid(format!("{} is set by the supervisor", TOKEN_VAR)));
+        for reserved in [TOKEN_VAR, LISTEN_FD_VAR] {
+            if self.env.contains_key(reserved) {
+                return Err(invalid(format!("{reserved} is set by the supervisor")));
+            }
+        }
+        if let Some(path) = &self.listen_socket {
+            crate::socket::validate_path(path).map_err(invalid)?;
         }
         for probe in self
             .readiness

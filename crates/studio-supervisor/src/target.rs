@@ -34,6 +34,18 @@ pub(crate) fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
     })
 }
 
+/// A request target for a probe over a Unix socket: starts with `/`, no spaces or line breaks
+/// (it is written into the request line as it is).
+pub(crate) fn validate_request_path(path: &str) -> Result<(), String> {
+    if path.starts_with('/') && !path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "request path {path:?} must start with / and hold no spaces"
+        ))
+    }
+}
+
 pub(crate) fn validate_addr(addr: &str) -> Result<(), String> {
     match addr.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),

@@ -107,6 +107,58 @@ async fn a_second_supervisor_readopts_the_unit_of_a_sigkilled_one_without_restar
     assert!(second.child.wait().unwrap().success());
 }
 
+/// The same over the unit's Unix socket: the adopted server keeps serving on the path it
+/// inherited (the new supervisor has no copy of the listener); when it later crashes, the new
+/// supervisor binds the path afresh, and its stop removes the file.
+#[tokio::test]
+async fn a_unit_on_a_socket_is_readopted_and_restarted_on_the_same_path() {
+    let dir = tempfile::Builder::new()
+        .prefix("adopt-sock-")
+        .tempdir()
+        .unwrap();
+    let socket = dir.path().join("adoptee.sock");
+    let spec = serde_json::to_string(&node_server_on_socket("adoptee-sock", &socket, 50)).unwrap();
+
+    let mut first = Host::spawn("run", std::slice::from_ref(&spec));
+    let running = first.next("running");
+    assert_eq!(running["status"]["state"], "running", "{running}");
+    let record: AdoptionRecord = serde_json::from_value(running["record"].clone()).unwrap();
+    let server = unix_pid(&socket, "/").unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert_eq!(
+        unix_pid(&socket, "/while-orphaned"),
+        Some(server),
+        "the orphaned server stopped serving on its socket"
+    );
+
+    let mut second = Host::spawn("adopt", &[spec, serde_json::to_string(&record).unwrap()]);
+    let adopted = second.next("running");
+    assert_eq!(adopted["status"]["pid"], record.pid, "{adopted}");
+    assert_eq!(unix_pid(&socket, "/after-adoption"), Some(server));
+
+    // A crash of the adopted server: the new supervisor binds the socket path again.
+    studio_testkit::procs::signal(server, studio_testkit::procs::Signal::KILL);
+    let mut restarted = None;
+    for _ in 0..200 {
+        if let Some(pid) = unix_pid(&socket, "/after-the-crash").filter(|&pid| pid != server) {
+            restarted = Some(pid);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let restarted = restarted.expect("no new server on the socket after the crash");
+    assert!(alive(restarted));
+
+    second.send("stop");
+    let stopped = second.next("stopped");
+    assert_eq!(stopped["outcome"]["Ok"]["state"], "stopped", "{stopped}");
+    assert!(!alive(restarted), "the restarted server survived the stop");
+    assert!(!socket.exists(), "the stop left the socket file");
+    drop(second.stdin.take());
+    assert!(second.child.wait().unwrap().success());
+}
+
 #[tokio::test]
 async fn records_that_no_longer_match_are_refused_and_nothing_is_signalled() {
     let sup = supervisor();

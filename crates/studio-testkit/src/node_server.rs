@@ -30,3 +30,14 @@ pub fn http_get_pid(port: u16, path: &str) -> Option<u32> {
         .parse()
         .ok()
 }
+
+/// `GET path` on the fixture server over its Unix socket: the PID that answered.
+pub fn unix_pid(socket: &Path, path: &str) -> Option<u32> {
+    crate::unix_http::get(socket, path)?
+        .body
+        .trim()
+        .strip_prefix("{\"pid\":")?
+        .strip_suffix('}')?
+        .parse()
+        .ok()
+}

@@ -1,5 +1,6 @@
 //! Shared fixtures of the renderer tests and benchmark: checkouts of the sample repository, warm
-//! stores, and a running Vite. Chromium, ports and the sample's files are `studio_testkit`'s.
+//! stores, and a running Vite on its Unix socket (reached by Chromium through a TCP forwarder).
+//! Chromium, the forwarder and the sample's files are `studio_testkit`'s.
 #![allow(dead_code)]
 // each test binary uses a different subset
 // Fixtures: a panic is how a test reports a broken environment.
@@ -10,13 +11,14 @@ use std::time::Duration;
 
 use studio_core::SandboxId;
 use studio_renderer::{
-    LaunchSpec, Prepared, Renderer, RendererConfig, RendererOverrides, SandboxSpec,
+    HEALTH_PATH, LaunchSpec, Prepared, Renderer, RendererConfig, RendererOverrides, SandboxSpec,
 };
 use studio_supervisor::{
     CgroupMode, Probe, RestartPolicy, Supervisor, SupervisorConfig, Unit, UnitSpec,
 };
+use studio_testkit::forward::UnixForwarder;
 use studio_testkit::paths::{self, RENDERER};
-use studio_testkit::{ports, procs, sample};
+use studio_testkit::{procs, sample};
 use url::Url;
 
 /// The configuration of a renderer over `data_dir` that shares the test npm cache.
@@ -56,11 +58,12 @@ pub fn sandbox_id() -> SandboxId {
 }
 
 pub fn spec(checkout: &Path, socket_url: Option<Url>) -> SandboxSpec {
+    let sandbox_id = sandbox_id();
     SandboxSpec {
         checkout: checkout.to_owned(),
-        sandbox_id: sandbox_id(),
+        preview_host: format!("{}.localhost", sandbox_id.preview_label()),
+        sandbox_id,
         socket_url,
-        port: ports::free_port_below_ephemeral(),
         overrides: RendererOverrides::default(),
     }
 }
@@ -73,17 +76,30 @@ pub async fn prepare(renderer: &Renderer, spec: &SandboxSpec) -> Prepared {
 }
 
 /// A renderer running under `studio-supervisor`, as Studio runs it: one unit per sandbox, with
-/// the launch spec's program, arguments, environment and port, and its readiness URL as probe.
+/// the launch spec's program, arguments and environment, serving on a Unix socket the supervisor
+/// binds, probed at the health path over that socket. Chromium cannot open a Unix socket, so the
+/// page is reached through a TCP forwarder on 127.0.0.1 (`url`).
 pub struct Vite {
     supervisor: Supervisor,
     unit: Unit,
+    /// The page, through the forwarder: `http://127.0.0.1:<port>/`.
     pub url: Url,
+    /// The renderer's own socket.
+    pub socket: std::path::PathBuf,
+    forwarder: Option<UnixForwarder>,
+    _socket_dir: tempfile::TempDir,
     stopped: bool,
 }
 
 impl Vite {
-    /// Starts the unit; returns once the readiness URL answers.
+    /// Starts the unit; returns once the health endpoint answers over the socket.
     pub async fn start(launch: &LaunchSpec) -> Self {
+        // In the system temp dir: a socket path has at most 107 bytes.
+        let socket_dir = tempfile::Builder::new()
+            .prefix("renderer-")
+            .tempdir()
+            .unwrap();
+        let socket = socket_dir.path().join("r.sock");
         // Process groups contain a renderer (Vite never calls setsid); no cgroup setup needed.
         let supervisor = Supervisor::new(SupervisorConfig {
             cgroups: CgroupMode::Disabled,
@@ -96,8 +112,8 @@ impl Vite {
                 args: launch.args.clone(),
                 cwd: launch.cwd.clone(),
                 env: launch.env.clone(),
-                port: Some(launch.port),
-                readiness: Some(Probe::http(launch.readiness_url.as_str())),
+                listen_socket: Some(socket.clone()),
+                readiness: Some(Probe::http_unix(&socket, HEALTH_PATH)),
                 readiness_interval: Duration::from_millis(10),
                 stop_grace: Duration::from_secs(2),
                 restart: RestartPolicy::never(),
@@ -108,10 +124,14 @@ impl Vite {
         if let Err(e) = unit.start().await {
             panic!("renderer did not start: {e}\n{}", output_of(&unit));
         }
+        let forwarder = UnixForwarder::start(&socket).await;
         Self {
             supervisor,
             unit,
-            url: launch.page_url.clone(),
+            url: Url::parse(&forwarder.url()).unwrap(),
+            socket,
+            forwarder: Some(forwarder),
+            _socket_dir: socket_dir,
             stopped: false,
         }
     }
@@ -132,10 +152,17 @@ impl Vite {
         output_of(&self.unit)
     }
 
-    /// Stops the renderer: nothing of it is alive and its port is free afterwards.
+    /// Stops the renderer: nothing of it is alive and its socket is gone afterwards.
     pub async fn stop(mut self) {
+        if let Some(forwarder) = self.forwarder.take() {
+            forwarder.stop();
+        }
         self.unit.stop().await.unwrap();
         self.supervisor.shutdown().await;
+        assert!(
+            !self.socket.exists(),
+            "the renderer's socket file outlived its stop"
+        );
         self.stopped = true;
     }
 }
@@ -143,7 +170,7 @@ impl Vite {
 impl Drop for Vite {
     /// A test that fails never reaches `stop()`, and units outlive their supervisor (on purpose:
     /// Studio re-adopts them after a restart). Kill the renderer's process group so that a
-    /// failing test leaves no Vite behind holding a port and an inotify instance.
+    /// failing test leaves no Vite behind holding an inotify instance.
     fn drop(&mut self) {
         if self.stopped {
             return;

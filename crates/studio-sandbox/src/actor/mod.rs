@@ -37,7 +37,6 @@ pub(crate) struct Actor {
     repository: String,
     base_branch: String,
     session: studio_git::Session,
-    port: u16,
     unit: RendererUnit,
     status: SandboxStatus,
     /// Crash restarts of this sandbox's renderer over its whole life (what the API shows as

@@ -1,6 +1,6 @@
-//! Bringing a sandbox up: on create (setup) and at server start (recover).
+//! Bringing a sandbox up: on create (setup) and at server start (recover), including the move of
+//! sandboxes from before renderers served on Unix sockets.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,9 +16,10 @@ use crate::renderer_unit::RendererUnit;
 use crate::request::ValidCreate;
 use crate::shared::Shared;
 
-/// Creates a sandbox: checkout and branch, record, port, renderer preparation and start, ready.
+/// Creates a sandbox: checkout and branch, record, renderer preparation and start (on its Unix
+/// socket), ready.
 ///
-/// On any failure everything made so far is undone (no process, port or checkout is left), the
+/// On any failure everything made so far is undone (no process, socket or checkout is left), the
 /// record ends `failed` with an `error` event, and the error says which step failed.
 pub(crate) async fn setup(
     shared: &Arc<Shared>,
@@ -64,11 +65,7 @@ pub(crate) async fn setup(
     }
     let _ = announce.status(SandboxStatus::Starting).await;
 
-    let port = match lease_port(shared, &id, None).await {
-        Ok(port) => port,
-        Err(e) => return Err(fail_setup(shared, &announce, &id, &session, e).await),
-    };
-    let spec = renderer_spec(shared, &id, &session.info().checkout, port, &req.config);
+    let spec = renderer_spec(shared, &id, &session.info().checkout, &req.config);
     let unit = match start_renderer(shared, &id, &spec, &req.config).await {
         Ok(unit) => unit,
         Err(e) => return Err(fail_setup(shared, &announce, &id, &session, e).await),
@@ -81,7 +78,6 @@ pub(crate) async fn setup(
         repository: req.repository,
         base_branch: session.info().base_branch.clone(),
         session,
-        port,
         unit,
         status: SandboxStatus::Starting,
         crash_restarts: 0,
@@ -91,7 +87,7 @@ pub(crate) async fn setup(
     actor.save_runtime().await;
     actor.set_status(SandboxStatus::Running).await;
     shared.metrics.setup_took(started.elapsed().as_secs_f64());
-    tracing::info!(sandbox = %id, port, elapsed_ms = started.elapsed().as_millis() as u64, "sandbox running");
+    tracing::info!(sandbox = %id, elapsed_ms = started.elapsed().as_millis() as u64, "sandbox running");
     Ok(actor)
 }
 
@@ -121,46 +117,14 @@ pub(crate) fn renderer_spec(
     shared: &Shared,
     id: &SandboxId,
     checkout: &Path,
-    port: u16,
     config: &SandboxConfig,
 ) -> studio_renderer::SandboxSpec {
     studio_renderer::SandboxSpec {
         checkout: checkout.to_path_buf(),
         sandbox_id: id.clone(),
         socket_url: url::Url::parse(&shared.config.urls.renderer_socket(id)).ok(),
-        port,
+        preview_host: shared.config.urls.preview_host(id),
         overrides: studio_renderer::RendererOverrides::from_config(config),
-    }
-}
-
-/// Leases a renderer port: in the store (uniqueness across tasks and servers) and free in the OS.
-/// `preferred` is tried first (the port a sandbox had before a server restart).
-pub(crate) async fn lease_port(
-    shared: &Shared,
-    id: &SandboxId,
-    preferred: Option<u16>,
-) -> Result<u16, ManagerError> {
-    // The preferred port is not checked against the OS: after a crash of the server our own
-    // renderer (about to be re-adopted) still holds it; the supervisor waits for it otherwise.
-    if let Some(port) = preferred
-        && shared.store.try_lease_port(id, port).await?
-    {
-        return Ok(port);
-    }
-    let mut skip = BTreeSet::new();
-    loop {
-        let port = shared
-            .store
-            .lease_next_port(id, shared.config.port_range.clone(), &skip)
-            .await
-            .map_err(|e| {
-                ManagerError::new(crate::ErrorKind::Unavailable, "no_free_port", e.to_string())
-            })?;
-        if studio_supervisor::check_port(port).is_free() {
-            return Ok(port);
-        }
-        shared.store.release_port(id, port).await?;
-        skip.insert(port);
     }
 }
 
@@ -172,9 +136,6 @@ async fn fail_setup(
     error: ManagerError,
 ) -> ManagerError {
     tracing::warn!(sandbox = %id, "setup failed: {}", error.message);
-    if let Err(e) = shared.store.release_ports(id).await {
-        tracing::warn!(sandbox = %id, "could not release port lease: {e}");
-    }
     if let Err(e) = shared
         .git
         .remove_session(id, &session.info().checkout)
@@ -234,16 +195,15 @@ async fn record_failed_setup(
 }
 
 /// Brings back every sandbox the store says is alive: re-adopts renderers that survived a crash of
-/// the server (same PIDs), restarts those a clean shutdown stopped (same ports), and re-creates
-/// actors for stopped or failed sandboxes whose checkout still exists.
+/// the server (same PIDs, still serving on their sockets), restarts those a clean shutdown stopped
+/// (same socket paths), and re-creates actors for stopped or failed sandboxes whose checkout still
+/// exists. Renderers of an older Studio that still listen on a TCP port are restarted onto their
+/// sockets.
+///
+/// Fails, before touching any sandbox, when the socket directory cannot be made or its paths
+/// would not fit a socket address.
 pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, ManagerError> {
-    let reclaimed = shared.store.reclaim_stale_leases().await?;
-    if reclaimed > 0 {
-        tracing::info!(
-            reclaimed,
-            "released port leases of sandboxes that no longer exist"
-        );
-    }
+    prepare_socket_dir(&shared.config)?;
     let records = shared
         .store
         .list_sandboxes(&SandboxFilter::default())
@@ -288,10 +248,21 @@ async fn recover_one(
         .reopen_session(&record.repository, &id, &record.work_dir)
         .await
         .map_err(crate::git_error)?;
-    let port = lease_port(shared, &id, record.runtime.renderer_port).await?;
-    let spec = renderer_spec(shared, &id, &session.info().checkout, port, &record.config);
+    let spec = renderer_spec(shared, &id, &session.info().checkout, &record.config);
     let prepared = shared.renderer.prepare(&spec).await?;
     let wanted_running = record.status.has_renderer();
+    // A renderer of a Studio from before Unix sockets listens on a TCP port: it is adopted (so
+    // that exactly its processes are stopped) and restarted onto its socket. Its port is
+    // forgotten when the runtime record is saved below, so this happens once.
+    let old_port = record.runtime.renderer_port;
+    if let Some(port) = old_port {
+        tracing::info!(
+            sandbox = %id,
+            port,
+            socket = %shared.config.renderer_socket(&id).display(),
+            "this sandbox's renderer served on a TCP port; it moves to its Unix socket"
+        );
+    }
     let (unit, status) = match (&record.runtime.adoption, wanted_running) {
         (Some(adoption), true) => match RendererUnit::adopt(
             shared,
@@ -302,8 +273,15 @@ async fn recover_one(
         )
         .await
         {
+            Ok(unit) if old_port.is_some() => match unit.restart().await {
+                Ok(()) => (unit, SandboxStatus::Running),
+                Err(e) => {
+                    tracing::warn!(sandbox = %id, "renderer did not start on its socket: {}", e.message);
+                    (unit, SandboxStatus::Failed)
+                }
+            },
             Ok(unit) => {
-                tracing::info!(sandbox = %id, port, "re-adopted running renderer");
+                tracing::info!(sandbox = %id, "re-adopted running renderer");
                 (unit, SandboxStatus::Running)
             }
             Err(e) => {
@@ -325,7 +303,6 @@ async fn recover_one(
         repository: record.repository,
         base_branch: record.base_branch,
         session,
-        port,
         unit,
         status: record.status,
         crash_restarts: record.runtime.restarts,
@@ -358,4 +335,27 @@ async fn start_fresh(
             (RendererUnit::detached(), SandboxStatus::Failed)
         }
     }
+}
+
+/// Makes `<data-dir>/run/` (mode 0700: only Studio's user may connect to a renderer) after
+/// checking that every renderer socket path fits a socket address.
+fn prepare_socket_dir(config: &crate::config::ManagerConfig) -> Result<(), ManagerError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    config.check_socket_paths().map_err(|message| {
+        ManagerError::new(crate::ErrorKind::Invalid, "socket_path_too_long", message)
+    })?;
+    let dir = config.data_dir.join("run");
+    let failed = |e: std::io::Error| {
+        ManagerError::internal(format!(
+            "cannot prepare the socket directory {}: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(failed)?;
+    // An existing directory keeps its mode under `create`: tighten it.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)
 }

@@ -23,15 +23,19 @@ pub(super) fn unit_name(id: &SandboxId) -> String {
     format!("{id}-renderer")
 }
 
-/// The supervisor's description of a renderer. Its liveness probe is its readiness probe (the
-/// page answers), checked every [`LIVENESS_PERIOD`]; its crash budget is the sandbox's.
+/// The supervisor's description of a renderer. It serves on its Unix socket
+/// ([`ManagerConfig::renderer_socket`]), which the supervisor binds and hands over as fd 3 and
+/// keeps across crash restarts; no TCP port. Readiness and liveness are the template's health
+/// endpoint over that socket, liveness checked every [`LIVENESS_PERIOD`]; its crash budget is the
+/// sandbox's.
 pub(super) fn unit_spec(
     config: &ManagerConfig,
     id: &SandboxId,
     launch: LaunchSpec,
     sandbox: &SandboxConfig,
 ) -> UnitSpec {
-    let readiness = Probe::http(launch.readiness_url.as_str());
+    let socket = config.renderer_socket(id);
+    let readiness = Probe::http_unix(&socket, studio_renderer::HEALTH_PATH);
     let mut liveness = Liveness::new(readiness.clone());
     liveness.period = LIVENESS_PERIOD;
     liveness.failure_threshold = LIVENESS_FAILURES;
@@ -41,11 +45,35 @@ pub(super) fn unit_spec(
         args: launch.args,
         cwd: launch.cwd,
         env: launch.env,
-        port: Some(launch.port),
+        listen_socket: Some(socket),
         readiness: Some(readiness),
         startup_timeout: config.renderer_startup_timeout,
         liveness: Some(liveness),
         restart: renderer_restart_policy(sandbox.max_restarts),
         ..UnitSpec::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renderer_serves_on_its_socket_and_is_probed_over_it() {
+        let config = ManagerConfig::new("/data", "/template", "http://127.0.0.1:7700");
+        let id = SandboxId::from_random([7; 8]);
+        let launch = LaunchSpec {
+            program: "/usr/bin/node".into(),
+            args: vec!["/c/.studio/server.mjs".into()],
+            env: Default::default(),
+            cwd: "/c".into(),
+        };
+        let spec = unit_spec(&config, &id, launch, &SandboxConfig::default());
+        let socket = config.renderer_socket(&id);
+        assert_eq!(spec.listen_socket.as_ref(), Some(&socket));
+        assert_eq!(spec.port, None, "a renderer has no TCP port");
+        let probe = Probe::http_unix(&socket, studio_renderer::HEALTH_PATH);
+        assert_eq!(spec.readiness, Some(probe.clone()));
+        assert_eq!(spec.liveness.map(|l| l.probe), Some(probe));
     }
 }

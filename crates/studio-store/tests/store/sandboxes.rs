@@ -1,6 +1,5 @@
 //! Sandbox records: every column, status changes, listing, deletion, concurrent writers.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -9,7 +8,7 @@ use studio_store::{PullRequest, RuntimeState, SandboxFilter, Store, StoreError};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::support::{TestDb, commit, insert_sandbox, lease_owners, random_id, sample_sandbox};
+use crate::support::{TestDb, commit, insert_sandbox, random_id, sample_sandbox};
 
 pub async fn a_sandbox_round_trips_every_field_across_a_restart(db: &TestDb) {
     let store = db.open().await;
@@ -146,18 +145,6 @@ pub async fn duplicates_and_unknown_sandboxes_are_reported(db: &TestDb) {
             .map(drop),
         "append_event",
     );
-    let range = 40_000..=40_010;
-    not_found(
-        store
-            .lease_next_port(&ghost, range, &BTreeSet::new())
-            .await
-            .map(drop),
-        "lease_next_port",
-    );
-    not_found(
-        store.try_lease_port(&ghost, 40_020).await.map(drop),
-        "try_lease_port",
-    );
 
     assert_eq!(store.get_sandbox(&ghost).await.expect("get"), None);
     assert!(store.commits(&ghost).await.expect("commits").is_empty());
@@ -169,10 +156,6 @@ pub async fn duplicates_and_unknown_sandboxes_are_reported(db: &TestDb) {
             .is_empty()
     );
     assert!(!store.delete_sandbox(&ghost).await.expect("delete"));
-    assert!(
-        store.port_leases().await.expect("leases").is_empty(),
-        "no lease left by failed calls"
-    );
     store.close().await;
 }
 
@@ -306,7 +289,7 @@ pub async fn activity_only_moves_forward(db: &TestDb) {
     store.close().await;
 }
 
-pub async fn delete_removes_commits_events_and_leases(db: &TestDb) {
+pub async fn delete_removes_commits_and_events(db: &TestDb) {
     let store = db.open().await;
     let doomed = insert_sandbox(&*store).await;
     let kept = insert_sandbox(&*store).await;
@@ -320,8 +303,6 @@ pub async fn delete_removes_commits_events_and_leases(db: &TestDb) {
             .await
             .expect("event");
     }
-    assert!(store.try_lease_port(&doomed, 41_001).await.expect("lease"));
-    assert!(store.try_lease_port(&kept, 41_002).await.expect("lease"));
 
     assert!(store.delete_sandbox(&doomed).await.expect("delete"));
     assert_eq!(store.get_sandbox(&doomed).await.expect("get"), None);
@@ -333,7 +314,7 @@ pub async fn delete_removes_commits_events_and_leases(db: &TestDb) {
             .expect("events")
             .is_empty()
     );
-    assert_eq!(lease_owners(&*store).await, vec![(41_002, kept.clone())]);
+    assert!(store.get_sandbox(&kept).await.expect("get").is_some());
     assert_eq!(store.commits(&kept).await.expect("commits").len(), 1);
     assert_eq!(
         store

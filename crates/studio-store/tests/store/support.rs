@@ -97,6 +97,29 @@ impl TestDb {
         }
     }
 
+    /// Runs one statement outside the store; `Err` with the database's message if it fails.
+    pub async fn try_execute_raw(&self, sql: &'static str) -> Result<(), String> {
+        let result = match self.kind {
+            Kind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("sqlite");
+                let result = sqlx::query(sql).execute(&mut conn).await.map(drop);
+                conn.close().await.ok();
+                result
+            }
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("postgres");
+                let result = sqlx::query(sql).execute(&mut conn).await.map(drop);
+                conn.close().await.ok();
+                result
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
     pub async fn destroy(self) {
         if let Some((admin, name)) = &self.pg {
             let mut conn = sqlx::PgConnection::connect(admin)
@@ -167,15 +190,4 @@ pub fn commit(n: u32, at: OffsetDateTime) -> CommitInfo {
         message: format!("AI: change {n} - 2026-11-22 14:30"),
         timestamp: at,
     }
-}
-
-/// `(port, owner)` of every port lease, in the order the store lists them.
-pub async fn lease_owners(store: &dyn Store) -> Vec<(u16, SandboxId)> {
-    store
-        .port_leases()
-        .await
-        .expect("leases")
-        .iter()
-        .map(|l| (l.port, l.sandbox_id.clone()))
-        .collect()
 }

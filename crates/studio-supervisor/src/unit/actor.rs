@@ -21,6 +21,7 @@ use crate::adopt::AdoptionRecord;
 use crate::error::SupervisorError;
 use crate::logs::LogBuffer;
 use crate::process::Instance;
+use crate::socket::BoundSocket;
 use crate::spec::UnitSpec;
 use crate::status::{ExitReason, UnitState, UnitStatus};
 use crate::supervisor::Shared;
@@ -34,6 +35,10 @@ pub(crate) struct Actor {
     /// The processes of the unit, while any may be alive. Set the moment a spawn succeeds and
     /// cleared only once a stop completed, so an interrupted operation never loses track of them.
     pub(super) instance: Option<Instance>,
+    /// The unit's listening socket ([`UnitSpec::listen_socket`]), bound before the first spawn
+    /// and kept until the unit is stopped, failed or removed: instances come and go, the
+    /// listener (and the connections queued on it) stays.
+    pub(super) socket: Option<BoundSocket>,
     pub(super) crashes: CrashTracker,
     pub(super) running_since: Option<Instant>,
     liveness_failures: u32,
@@ -63,6 +68,7 @@ impl Actor {
             status,
             record,
             instance: None,
+            socket: None,
             crashes,
             running_since: None,
             liveness_failures: 0,
@@ -135,6 +141,8 @@ impl Actor {
             Request::Stop => self.stop_requested().await,
             Request::Remove => self.remove().await,
         };
+        // Before replying: once a stop has returned, the socket path is gone too.
+        self.release_socket_when_idle();
         for command in batch {
             let _ = command.reply.send(outcome.clone()); // the caller may have given up waiting
         }
@@ -222,6 +230,7 @@ impl Actor {
         if let Err(by) = until_stopped(recovery, inbox, deferred).await {
             tracing::debug!(unit = %self.spec.name, "crash recovery interrupted by {}", by.as_str());
         }
+        self.release_socket_when_idle();
     }
 
     pub(super) fn state(&self) -> UnitState {

@@ -17,6 +17,7 @@ use crate::checks::Dependency;
 use crate::error::SupervisorError;
 use crate::ports::{PortCheck, check_port};
 use crate::process;
+use crate::socket;
 use crate::status::{ExitReason, UnitState};
 use crate::token;
 
@@ -181,6 +182,16 @@ impl Actor {
     }
 
     fn spawn(&mut self) -> Result<(), SupervisorError> {
+        // Bound once, before the first instance; every later instance inherits the same one.
+        if self.socket.is_none()
+            && let Some(path) = &self.spec.listen_socket
+        {
+            let bound = socket::bind(path).map_err(|reason| SupervisorError::Socket {
+                name: self.spec.name.clone(),
+                reason,
+            })?;
+            self.socket = Some(bound);
+        }
         let token = token::new_token();
         let cgroup = self.shared.cgroups.as_ref().and_then(|root| {
             root.create(&self.spec.name, &token)
@@ -190,16 +201,18 @@ impl Actor {
                 .ok()
         });
         let cgroup_dir = cgroup.as_ref().map(|c| c.dir().to_owned());
-        let instance = process::spawn(&self.spec, token, cgroup, &self.logs).map_err(|reason| {
-            if let Some(dir) = &cgroup_dir {
-                let _ = std::fs::remove_dir(dir);
-            }
-            SupervisorError::Spawn {
-                name: self.spec.name.clone(),
-                program: self.spec.program.clone(),
-                reason,
-            }
-        })?;
+        let listener = self.socket.as_ref().map(socket::BoundSocket::fd);
+        let instance =
+            process::spawn(&self.spec, token, cgroup, &self.logs, listener).map_err(|reason| {
+                if let Some(dir) = &cgroup_dir {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                SupervisorError::Spawn {
+                    name: self.spec.name.clone(),
+                    program: self.spec.program.clone(),
+                    reason,
+                }
+            })?;
         self.note(format!("spawned PID {}", instance.pid));
         self.set_pid(Some(instance.pid as u32));
         self.set_record(Some(AdoptionRecord::of(
@@ -209,6 +222,23 @@ impl Actor {
         )));
         self.instance = Some(instance);
         Ok(())
+    }
+
+    /// Once the unit has settled stopped or failed with nothing running, closes its listening
+    /// socket (queued connections are refused rather than left waiting for nobody) and removes
+    /// the socket file. An adopted unit's file, inherited from the previous supervisor, goes too
+    /// once nobody accepts on it.
+    pub(super) fn release_socket_when_idle(&mut self) {
+        if self.instance.is_some()
+            || !matches!(self.state(), UnitState::Stopped | UnitState::Failed)
+        {
+            return;
+        }
+        match (self.socket.take(), &self.spec.listen_socket) {
+            (Some(bound), _) => bound.release(),
+            (None, Some(path)) => socket::remove_if_stale(path),
+            (None, None) => {}
+        }
     }
 
     /// Stops the current instance, if any, and waits until its port is free. The instance is

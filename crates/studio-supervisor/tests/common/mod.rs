@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use studio_supervisor::{Probe, RestartPolicy, Supervisor, SupervisorConfig, UnitSpec};
-pub use studio_testkit::node_server::{http_get_pid, http_pid};
+pub use studio_testkit::node_server::{http_get_pid, http_pid, unix_pid};
 use studio_testkit::procs::{Signal, signal};
 pub use studio_testkit::procs::{alive, all_pids, group_members, proc_stat, processes_with_env};
 
@@ -81,6 +81,17 @@ pub fn node_server(name: &str, port: u16, grace_ms: u64) -> UnitSpec {
         stop_grace: Duration::from_secs(5),
         ..UnitSpec::default()
     }
+}
+
+/// The Node fixture server (behind `sh -c`, like [`node_server`]) serving on the Unix socket at
+/// `socket`, which the supervisor binds and passes as fd 3. No TCP port.
+pub fn node_server_on_socket(name: &str, socket: &std::path::Path, grace_ms: u64) -> UnitSpec {
+    let mut spec = node_server(name, 0, grace_ms);
+    spec.env.remove("PORT");
+    spec.port = None;
+    spec.listen_socket = Some(socket.to_owned());
+    spec.readiness = Some(Probe::http_unix(socket, "/"));
+    spec
 }
 
 /// A shell command as a unit.

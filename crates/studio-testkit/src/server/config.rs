@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::{paths, ports, procs};
+use crate::{paths, procs};
 
 /// A data directory (database, mirrors, checkouts) that outlives server restarts. Dropping it kills
 /// whatever still runs from it and removes it.
@@ -46,14 +46,10 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults for tests: an own range of renderer ports (so servers of tests running in
-    /// parallel rarely race for one), the shared npm cache, quiet HTTP tracing.
+    /// Defaults for tests: the shared npm cache, quiet HTTP tracing. (Renderers serve on Unix
+    /// sockets under the data dir: servers of parallel tests never share one.)
     pub fn new(data: &DataDir) -> Self {
         let mut env = BTreeMap::new();
-        env.insert(
-            "COMPONENT_STUDIO_VITE_PORT".into(),
-            ports::port_range_base().to_string(),
-        );
         env.insert(
             "STUDIO_NPM_CACHE".into(),
             paths::npm_cache(paths::E2E).display().to_string(),
