@@ -1,9 +1,11 @@
 //! The router, its layers, and serving it with graceful shutdown.
 //!
 //! The top of the crate: it wires the handler modules (`routes`, `ws`) and the
-//! OpenAPI document into one router. Nothing imports this module but `lib.rs`.
+//! OpenAPI document into one router, behind the front door (`front_door`), which lets only
+//! requests for an API host reach it. Nothing imports this module but `lib.rs`.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,14 +17,16 @@ use axum::serve::ListenerExt;
 use studio_sandbox::Manager;
 use tokio::net::TcpListener;
 
-use crate::auth::require_token;
+use crate::auth::{Guard, require_token};
 use crate::error::ApiError;
+use crate::front_door::{self, Door};
 use crate::state::{ApiConfig, AppState};
-use crate::{openapi, routes, ws};
+use crate::{access_routes, openapi, routes, ws};
 
-/// Builds the whole router.
+/// Builds the whole router: the API behind the front door.
 pub fn router(manager: Manager, config: &ApiConfig) -> Router {
     let state = AppState { manager };
+    let door = Door::new(state.clone(), &config.preview);
     let openapi_json: Arc<str> = openapi::document().to_json().unwrap_or_default().into();
     let api = Router::new()
         .route("/sandboxes", post(routes::create).get(routes::list))
@@ -36,6 +40,18 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         .route("/sandboxes/{id}/logs", get(routes::logs))
         .route("/sandboxes/{id}/ws", get(ws::upgrade))
         .route(
+            "/sandboxes/{id}/preview-link",
+            post(access_routes::preview_link),
+        )
+        .route(
+            "/sandboxes/{id}/tokens",
+            post(access_routes::create_token).get(access_routes::list_tokens),
+        )
+        .route(
+            "/sandboxes/{id}/tokens/{token_id}",
+            axum::routing::delete(access_routes::delete_token),
+        )
+        .route(
             "/openapi.json",
             get(move || {
                 let doc = openapi_json.clone();
@@ -48,7 +64,7 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
             }),
         )
         .route_layer(middleware::from_fn_with_state(
-            config.token.clone(),
+            Guard::new(config.token.clone(), state.manager.clone()),
             require_token,
         ));
     Router::new()
@@ -60,6 +76,8 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Outermost: previews and strangers never reach the API's routes or limits.
+        .layer(middleware::from_fn_with_state(door, front_door::route))
         .with_state(state)
 }
 
@@ -103,7 +121,11 @@ pub async fn serve(
             tracing::debug!("could not bound a connection's send buffer: {e}");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the previews' `X-Forwarded-For`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

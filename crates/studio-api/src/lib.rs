@@ -6,13 +6,17 @@
 //! (`{"error", "code"}` with a fitting status), including axum's own rejections. The JSON bodies
 //! are `studio_wire`'s types, shared with the CLI; `docs/api.md` documents them.
 //!
-//! Modules depend downwards only: [`app`] → [`openapi`] → handlers (`routes`, `ws`, `logs`) →
-//! [`state`], [`json`], [`error`], [`auth`].
+//! Modules depend downwards only: [`app`] → [`openapi`] → handlers (`routes`, `ws`, `logs`,
+//! `access_routes`) →
+//! [`state`], [`json`], [`error`], [`auth`]. `app` also puts `front_door` (routing by `Host`,
+//! the previews' reverse proxy) in front of every route; it depends on `preview_auth` and `state`.
 
+mod access_routes;
 pub mod app;
 pub mod auth;
 mod convert;
 pub mod error;
+mod front_door;
 pub mod json;
 mod logs;
 pub mod openapi;
@@ -22,8 +26,8 @@ pub mod state;
 mod ws;
 
 pub use app::{router, serve};
-pub use auth::ApiToken;
-pub use state::{ApiConfig, AppState};
+pub use auth::{ApiToken, Principal};
+pub use state::{ApiConfig, AppState, PreviewConfig, PreviewLimits};
 /// Default request body limit (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`); the old name of
 /// [`studio_core::defaults::MAX_BODY_BYTES`], kept for callers that still use it.
 pub use studio_core::defaults::MAX_BODY_BYTES as DEFAULT_BODY_LIMIT;

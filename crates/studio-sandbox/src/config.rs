@@ -1,7 +1,6 @@
 //! Server-wide settings of the manager (from `studio serve`'s flags and environment), starting
-//! from [`studio_core::defaults`], and the renderer port range those defaults describe.
+//! from [`studio_core::defaults`], and where renderer sockets live.
 
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,8 +13,6 @@ pub struct ManagerConfig {
     pub data_dir: PathBuf,
     /// The `studio-template/` the renderer app is generated from.
     pub template_dir: PathBuf,
-    /// Ports handed to renderers (`COMPONENT_STUDIO_VITE_PORT` onwards).
-    pub port_range: RangeInclusive<u16>,
     /// Default inactivity timeout (`COMPONENT_STUDIO_TIMEOUT_HOURS`).
     pub default_timeout: Duration,
     /// Default crash budget (`COMPONENT_STUDIO_MAX_RESTARTS`).
@@ -37,10 +34,9 @@ pub struct ManagerConfig {
 /// Builds the URLs clients are given.
 #[derive(Debug, Clone)]
 pub struct PublicUrls {
-    /// `http://127.0.0.1:7700`, no trailing slash.
+    /// `http://127.0.0.1:7700`, no trailing slash: `--public-url`, or the address Studio listens
+    /// on (with the port actually bound).
     pub api_base: String,
-    /// Host renderers are reached on (they bind 127.0.0.1).
-    pub renderer_host: String,
     /// `STUDIO_API_TOKEN`, if the API requires one: the renderer page then gets a socket token
     /// for its own sandbox (see [`crate::socket_token`]), never this.
     pub api_token: Option<SecretToken>,
@@ -65,7 +61,6 @@ impl PublicUrls {
                 .map_or_else(|| "http".to_owned(), |u| u.scheme().to_owned()),
             preview_port: parsed.as_ref().and_then(url::Url::port),
             api_base,
-            renderer_host: "127.0.0.1".into(),
             api_token: None,
             preview_domain: defaults::PREVIEW_DOMAIN.to_owned(),
         }
@@ -86,8 +81,11 @@ impl PublicUrls {
         format!("{}://{}{port}/", self.preview_scheme, self.preview_host(id))
     }
 
-    pub fn renderer(&self, port: u16) -> String {
-        format!("http://{}:{port}/", self.renderer_host)
+    /// The host of [`PublicUrls::api_base`] (`127.0.0.1`, `studio.example.com`, `[::1]`), lower
+    /// case, without the port: the front door answers the API on it.
+    pub fn api_host(&self) -> Option<String> {
+        let parsed = url::Url::parse(&self.api_base).ok()?;
+        Some(parsed.host()?.to_string().to_ascii_lowercase())
     }
 
     pub fn websocket(&self, id: &SandboxId) -> String {
@@ -126,7 +124,6 @@ impl ManagerConfig {
         Self {
             data_dir: data_dir.into(),
             template_dir: template_dir.into(),
-            port_range: Self::renderer_ports(defaults::RENDERER_FIRST_PORT),
             default_timeout: defaults::TIMEOUT,
             default_max_restarts: defaults::MAX_RESTARTS,
             github_api_url: defaults::GITHUB_API_URL.into(),
@@ -136,12 +133,6 @@ impl ManagerConfig {
             event_retention: defaults::EVENT_RETENTION,
             npm_cache: None,
         }
-    }
-
-    /// The renderer ports starting at `first`: [`defaults::RENDERER_PORT_COUNT`] of them, fewer
-    /// when the range would pass 65535.
-    pub fn renderer_ports(first: u16) -> RangeInclusive<u16> {
-        first..=first.saturating_add(defaults::RENDERER_PORT_COUNT - 1)
     }
 
     /// The Unix socket a sandbox's renderer serves on: `<data-dir>/run/<hex>.sock`. Short on
@@ -192,8 +183,20 @@ mod tests {
             "wss://studio.example/api/v1/sandboxes/sb_abababababababab/ws"
         );
         assert_eq!(
-            PublicUrls::new("http://x").renderer(5173),
-            "http://127.0.0.1:5173/"
+            PublicUrls::new("http://127.0.0.1:7700")
+                .api_host()
+                .as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            PublicUrls::new("https://Studio.Example.com")
+                .api_host()
+                .as_deref(),
+            Some("studio.example.com")
+        );
+        assert_eq!(
+            PublicUrls::new("http://[::1]:7700").api_host().as_deref(),
+            Some("[::1]")
         );
     }
 
@@ -226,13 +229,5 @@ mod tests {
         let deep = ManagerConfig::new(format!("/{}", "d".repeat(90)), "/t", "http://x");
         let err = deep.check_socket_paths().unwrap_err();
         assert!(err.contains("at most 107"), "{err}");
-    }
-
-    #[test]
-    fn renderers_get_the_documented_port_range() {
-        let config = ManagerConfig::new("/data", "/template", "http://127.0.0.1:7700");
-        assert_eq!(config.port_range, 5173..=6172);
-        assert_eq!(ManagerConfig::renderer_ports(10_000), 10_000..=10_999);
-        assert_eq!(ManagerConfig::renderer_ports(65_000), 65_000..=65_535);
     }
 }

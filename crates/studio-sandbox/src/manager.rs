@@ -29,7 +29,8 @@ use crate::snapshot::SandboxSnapshot;
 /// Cloneable handle to the sandbox manager.
 #[derive(Debug, Clone)]
 pub struct Manager {
-    shared: Arc<Shared>,
+    // Read by `preview` (the front door's lookups), an `impl Manager` of its own.
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Manager {
@@ -39,6 +40,7 @@ impl Manager {
         let renderer = Renderer::new(service_config::renderer_config(&config))?;
         let supervisor = Supervisor::new(service_config::supervisor_config(&config));
         let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
+        let preview_key = crate::access::PreviewKey::load_or_create(&config.data_dir)?;
         let shared = Arc::new(Shared {
             config,
             store,
@@ -49,6 +51,7 @@ impl Manager {
             forge,
             metrics: Metrics::new(),
             registry: Registry::default(),
+            preview_key,
         });
         let recovered = actor::recover(&shared).await?;
         if recovered > 0 {

@@ -2,6 +2,8 @@
 //!
 //! Gauges that are cheap to compute at scrape time (sandboxes by status, connected clients) are
 //! filled in by [`Metrics::render`]; counters and histograms are updated where things happen.
+//! The front door's counters ([`PreviewMetrics`]) live in the same registry and are updated by
+//! the API crate, which proxies previews.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -19,6 +21,100 @@ struct StatusLabel {
     status: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabel {
+    direction: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// The front door's counters: requests and WebSocket upgrades proxied to renderers, bytes each
+/// way, and requests refused (by reason, e.g. `misdirected`, `unknown_sandbox`, `not_running`,
+/// `too_many_requests`). Cheap to clone; every clone counts into the same registry.
+#[derive(Debug, Clone, Default)]
+pub struct PreviewMetrics {
+    requests: Counter,
+    upgrades: Counter,
+    bytes: Family<DirectionLabel, Counter>,
+    refusals: Family<ReasonLabel, Counter>,
+}
+
+impl PreviewMetrics {
+    fn register(&self, registry: &mut Registry) {
+        // Both directions show from the start (as 0), so a dashboard's rate() has a series.
+        for direction in ["to_renderer", "to_client"] {
+            let _ = self.bytes.get_or_create(&DirectionLabel { direction });
+        }
+        registry.register(
+            "preview_requests",
+            "Requests proxied by the front door to a renderer (upgrades included)",
+            self.requests.clone(),
+        );
+        registry.register(
+            "preview_upgrades",
+            "WebSocket upgrades passed through by the front door",
+            self.upgrades.clone(),
+        );
+        registry.register(
+            "preview_bytes",
+            "Body and tunnel bytes through the front door, by direction (to_renderer, to_client)",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "preview_refusals",
+            "Requests the front door answered itself instead of proxying, by reason",
+            self.refusals.clone(),
+        );
+    }
+
+    /// These counters alone, in the text exposition format (for tests and debugging; `/metrics`
+    /// shows them with the rest).
+    pub fn text(&self) -> String {
+        let mut registry = Registry::with_prefix("studio");
+        self.register(&mut registry);
+        let mut out = String::new();
+        // Encoding into a String cannot fail (fmt::Write for String is infallible).
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+
+    /// One request was handed to a renderer.
+    pub fn request(&self) {
+        self.requests.inc();
+    }
+
+    /// One WebSocket upgrade was passed through.
+    pub fn upgrade(&self) {
+        self.upgrades.inc();
+    }
+
+    /// `n` bytes went from the client to the renderer.
+    pub fn bytes_to_renderer(&self, n: u64) {
+        self.bytes
+            .get_or_create(&DirectionLabel {
+                direction: "to_renderer",
+            })
+            .inc_by(n);
+    }
+
+    /// `n` bytes went from the renderer to the client.
+    pub fn bytes_to_client(&self, n: u64) {
+        self.bytes
+            .get_or_create(&DirectionLabel {
+                direction: "to_client",
+            })
+            .inc_by(n);
+    }
+
+    /// The door answered a request itself, for `reason` (a short snake_case word).
+    pub fn refused(&self, reason: &'static str) {
+        self.refusals.get_or_create(&ReasonLabel { reason }).inc();
+    }
+}
+
 /// Handles to every metric; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -34,6 +130,7 @@ struct Inner {
     execute_seconds: Histogram,
     ws_clients: Gauge<i64, AtomicI64>,
     events_sent: Counter,
+    preview: PreviewMetrics,
 }
 
 impl Default for Metrics {
@@ -78,6 +175,8 @@ impl Metrics {
             "Events delivered to WebSocket client queues",
             events_sent.clone(),
         );
+        let preview = PreviewMetrics::default();
+        preview.register(&mut registry);
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -87,6 +186,7 @@ impl Metrics {
                 execute_seconds,
                 ws_clients,
                 events_sent,
+                preview,
             }),
         }
     }
@@ -101,6 +201,11 @@ impl Metrics {
 
     pub fn execute_took(&self, secs: f64) {
         self.inner.execute_seconds.observe(secs);
+    }
+
+    /// The front door's counters.
+    pub fn preview(&self) -> PreviewMetrics {
+        self.inner.preview.clone()
     }
 
     pub fn events_sent(&self, deliveries: usize) {

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 pub struct SandboxSnapshot {
     pub id: SandboxId,
     pub status: SandboxStatus,
-    /// Set while the sandbox has a renderer port.
+    /// The preview's front-door URL ([`crate::PublicUrls::preview`]); set while the sandbox
+    /// has (or, stopped, may get again) a renderer.
     pub renderer_url: Option<String>,
     pub websocket_url: String,
     pub repository: String,
@@ -33,13 +34,11 @@ impl SandboxSnapshot {
         commits: Vec<studio_store::StoredCommit>,
         urls: &crate::config::PublicUrls,
     ) -> Self {
-        let renderer_url = match (
-            record.status.has_renderer() || record.status == SandboxStatus::Stopped,
-            record.runtime.renderer_port,
-        ) {
-            (true, Some(port)) => Some(urls.renderer(port)),
-            _ => None,
-        };
+        // The front door's URL: stable for the sandbox's whole life (stop/start, restarts, a
+        // server restart), so a page or an iframe that holds it keeps working.
+        let renderer_url = (record.status.has_renderer()
+            || record.status == SandboxStatus::Stopped)
+            .then(|| urls.preview(&record.id));
         Self {
             websocket_url: urls.websocket(&record.id),
             renderer_url,

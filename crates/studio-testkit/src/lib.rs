@@ -7,8 +7,10 @@
 
 pub mod bench;
 pub mod browser;
+pub mod forward;
 pub mod git;
 pub mod http;
+pub mod listeners;
 pub mod node_server;
 pub mod paths;
 pub mod ports;
@@ -16,3 +18,5 @@ pub mod prism;
 pub mod procs;
 pub mod sample;
 pub mod server;
+pub mod unix_http;
+pub mod unix_listeners;

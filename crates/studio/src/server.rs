@@ -16,9 +16,23 @@ use tokio::net::TcpListener;
 /// `studio serve` (and `studio demo`): where and how the server runs.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address of the REST + WebSocket API (port 0 picks a free port).
+    /// Address of the REST + WebSocket API and of every preview (port 0 picks a free port).
     #[arg(long, env = "STUDIO_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
+    /// Domain of the preview hosts: a sandbox's preview is served at `sb-<hex>.<domain>`
+    /// (`localhost` works in browsers without any DNS; behind an ingress, a wildcard domain).
+    #[arg(long, env = "STUDIO_PREVIEW_DOMAIN", default_value = defaults::PREVIEW_DOMAIN, value_parser = parse_preview_domain)]
+    pub preview_domain: String,
+    /// Scheme, host and port clients reach Studio at (e.g. `https://studio.example.com` behind an
+    /// ingress); the URLs handed out use it. Default: the listen address.
+    #[arg(long, env = "STUDIO_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+    /// Requests of one preview in flight at once through the front door (WebSockets included).
+    #[arg(long, env = "STUDIO_PREVIEW_MAX_REQUESTS", default_value_t = studio_api::PreviewLimits::default().max_requests_per_sandbox)]
+    pub preview_max_requests: usize,
+    /// Open WebSockets (Vite's HMR, one per open tab) of one preview.
+    #[arg(long, env = "STUDIO_PREVIEW_MAX_WEBSOCKETS", default_value_t = studio_api::PreviewLimits::default().max_websockets_per_sandbox)]
+    pub preview_max_websockets: usize,
     /// Database, repository caches, sandbox work dirs, dependency caches.
     #[arg(long, env = "STUDIO_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
@@ -28,9 +42,10 @@ pub struct ServeArgs {
     /// Template the renderer app is generated from; default: the repository's `studio-template/`.
     #[arg(long, env = "COMPONENT_STUDIO_TEMPLATE_DIR")]
     pub template_dir: Option<PathBuf>,
-    /// First port of the range renderers get.
-    #[arg(long, env = "COMPONENT_STUDIO_VITE_PORT", default_value_t = defaults::RENDERER_FIRST_PORT)]
-    pub vite_port: u16,
+    /// Deprecated, ignored: renderers serve on Unix sockets under `<data-dir>/run/`, not on TCP
+    /// ports. Still accepted so that existing scripts keep starting; a warning is logged.
+    #[arg(long, env = "COMPONENT_STUDIO_VITE_PORT")]
+    pub vite_port: Option<u16>,
     /// Inactivity timeout in hours (decimal, e.g. 0.002).
     #[arg(long, env = "COMPONENT_STUDIO_TIMEOUT_HOURS", default_value_t = defaults::TIMEOUT_HOURS)]
     pub timeout_hours: f64,
@@ -124,6 +139,9 @@ pub async fn start(
             args.timeout_hours
         );
     }
+    if let Some(port) = args.vite_port {
+        warn_vite_port_deprecated(port);
+    }
     raise_open_file_limit();
     let template_dir = template_dir(args.template_dir.as_deref())?;
     let url = database_url(&data_dir, args.database_url.as_deref());
@@ -135,19 +153,28 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let mut config = ManagerConfig::new(&data_dir, template_dir, &format!("http://{addr}"));
-    config.port_range = ManagerConfig::renderer_ports(args.vite_port);
+    // After binding: with port 0 the URLs handed out must carry the port actually bound.
+    let api_base = match &args.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    };
+    let mut config = ManagerConfig::new(&data_dir, template_dir, &api_base);
+    config.urls.preview_domain = args.preview_domain.clone();
     config.default_timeout = Duration::from_secs_f64(args.timeout_hours * 3600.0);
     config.default_max_restarts = args.max_restarts;
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
     config.npm_cache = args.npm_cache.clone();
     config.urls.api_token = api_token.clone();
+    let public_host = config.urls.api_host();
+    // Renderer sockets live at <data-dir>/run/<hex>.sock: refuse a data dir too deep for them.
+    config.check_socket_paths().map_err(anyhow::Error::msg)?;
     let manager = Manager::open(config, store).await?;
 
     let api = studio_api::ApiConfig {
         token: api_token.map(|t| studio_api::ApiToken::new(t.expose())),
         body_limit: args.max_body_bytes,
+        preview: preview_config(args, addr, public_host),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_manager = manager.clone();
@@ -177,6 +204,77 @@ impl Running {
             .context("server failed")?;
         Ok(())
     }
+}
+
+/// `--vite-port` / `COMPONENT_STUDIO_VITE_PORT` do nothing since renderers left TCP; said once.
+fn warn_vite_port_deprecated(port: u16) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            port,
+            "--vite-port / COMPONENT_STUDIO_VITE_PORT is deprecated and ignored: renderers serve \
+             on Unix sockets under <data-dir>/run/ and are reached through Studio's own port"
+        );
+    });
+}
+
+/// The front door's settings: the preview domain, the hosts the API answers on (the listen
+/// address and the public URL's host, besides the loopback names), and the limits.
+fn preview_config(
+    args: &ServeArgs,
+    addr: SocketAddr,
+    public_host: Option<String>,
+) -> studio_api::PreviewConfig {
+    let listen_host = match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let limits = studio_api::PreviewLimits {
+        max_requests_per_sandbox: args.preview_max_requests.max(1),
+        max_websockets_per_sandbox: args.preview_max_websockets,
+        ..Default::default()
+    };
+    studio_api::PreviewConfig {
+        domain: args.preview_domain.clone(),
+        api_hosts: std::iter::once(listen_host).chain(public_host).collect(),
+        limits,
+    }
+}
+
+/// `--preview-domain`: a DNS name (letters, digits, `-`, dots between labels), stored lower case.
+fn parse_preview_domain(value: &str) -> Result<String, String> {
+    let domain = value.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if domain.is_empty() || domain.len() > 200 || !domain.split('.').all(valid_label) {
+        return Err(format!(
+            "{value:?} is not a domain name (e.g. localhost or preview.example.com; no scheme or port)"
+        ));
+    }
+    Ok(domain)
+}
+
+/// `--public-url`: `http` or `https`, a host, an optional port, no path, query or user info.
+fn parse_public_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !plain {
+        return Err(format!(
+            "{value:?} must be http(s)://host[:port] with nothing after it (e.g. https://studio.example.com)"
+        ));
+    }
+    Ok(url)
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -1,5 +1,6 @@
 //! The inactivity timeout of a real server, set to a few seconds: clients are warned (`expiring`),
-//! then the sandbox is `expired`, its renderer port is released and nothing of it keeps running.
+//! then the sandbox is `expired`, its preview is gone from the front door, its renderer socket is
+//! released and nothing of it keeps running.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,11 +8,11 @@ mod support;
 
 use std::time::Duration;
 
-use studio_testkit::ports::port_of;
 use studio_testkit::procs;
 use studio_testkit::sample::Remote;
 use studio_testkit::server::{DataDir, ServerConfig};
-use support::{Studio, WsClient};
+use studio_testkit::unix_listeners::{renderer_pids, renderer_socket};
+use support::{Studio, WsClient, door};
 
 /// 0.002 h = 7.2 s; the warning goes out half-way.
 const TIMEOUT_HOURS: &str = "0.002";
@@ -26,13 +27,14 @@ async fn an_idle_sandbox_is_warned_then_expires_and_leaves_nothing_running() {
     let api = studio.api();
     let created = api.create_ok(&remote.url()).await;
     let id = created["sandbox_id"].as_str().unwrap().to_owned();
-    let port = port_of(created["renderer_url"].as_str().unwrap());
+    let renderer_url = created["renderer_url"].as_str().unwrap().to_owned();
+    let socket = renderer_socket(&data.path().canonicalize().unwrap(), &id);
     let mut client = WsClient::connect(created["websocket_url"].as_str().unwrap(), None)
         .await
         .unwrap();
 
     // What runs for this sandbox: the renderer's process group and cgroup.
-    let leader = *procs::listening_pids(port).iter().next().unwrap();
+    let leader = *renderer_pids(&socket, studio.pid()).iter().next().unwrap();
     let group = procs::pgid_of(leader).unwrap();
     let cgroup = procs::cgroup_of(leader);
     assert!(!procs::group_members(group).is_empty());
@@ -62,14 +64,17 @@ async fn an_idle_sandbox_is_warned_then_expires_and_leaves_nothing_running() {
         "the stream went on after expiry: {after:?} (events {events:#?})"
     );
 
-    // --- released: status, port, processes, cgroup, checkout ---
+    // --- released: status, preview, socket, processes, cgroup, checkout ---
     let status = api.status_of(&id).await;
     assert_eq!(status["status"], "expired");
-    assert!(
-        procs::connection_refused(port),
-        "the renderer port {port} still accepts connections"
-    );
-    assert_eq!(procs::listening_pids(port).len(), 0);
+    let (host, port) = door::host_and_port(&renderer_url);
+    let preview = door::request_with_host(port, &host, "GET", "/")
+        .await
+        .unwrap();
+    assert_eq!(preview.status, 503, "{}", preview.text);
+    assert!(preview.text.contains("expired"), "{}", preview.text);
+    assert!(!socket.exists(), "{} survived expiry", socket.display());
+    assert!(renderer_pids(&socket, studio.pid()).is_empty());
     assert_eq!(
         procs::group_members(group),
         Vec::<u32>::new(),

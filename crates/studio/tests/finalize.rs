@@ -8,13 +8,13 @@
 mod support;
 
 use serde_json::{Value, json};
-use studio_testkit::ports::{self, port_of};
+use studio_testkit::ports;
 use studio_testkit::prism::PrismPeer;
-use studio_testkit::procs;
 use studio_testkit::sample::Remote;
 use studio_testkit::server::{DataDir, ServerConfig};
+use studio_testkit::unix_listeners::{renderer_pids, renderer_socket};
 use support::api::commit_hashes;
-use support::{Api, Studio, renderer_serves};
+use support::{Api, Studio, door, renderer_serves};
 
 const GITHUB_TOKEN: &str = "ghp_e2eDummyToken0123456789abcdefABCDEF";
 const PR_URL: &str = "https://github.com/octocat/Hello-World/pull/1347";
@@ -91,7 +91,10 @@ async fn finalize_pushes_opens_the_pull_request_and_survives_github_being_down()
     // --- GitHub down: a clear error naming the step; the sandbox keeps running, untouched ---
     let early_hashes = edits(&api, &early_id, 2, &mut bodies).await;
     let early_renderer = early["renderer_url"].as_str().unwrap().to_owned();
-    for pid in procs::listening_pids(port_of(&early_renderer)) {
+    let data_dir = data.path().canonicalize().unwrap();
+    let early_pids = renderer_pids(&renderer_socket(&data_dir, &early_id), studio.pid());
+    assert!(!early_pids.is_empty(), "no renderer serves {early_id}");
+    for pid in early_pids {
         let environ =
             String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap())
                 .into_owned();
@@ -146,9 +149,19 @@ async fn finalize_pushes_opens_the_pull_request_and_survives_github_being_down()
         hashes,
         "the record keeps the session's commits"
     );
+    let socket = renderer_socket(&data_dir, &id);
     assert!(
-        procs::connection_refused(port_of(&renderer)),
+        renderer_pids(&socket, studio.pid()).is_empty() && !socket.exists(),
         "the renderer outlived finalize"
+    );
+    let (host, port) = door::host_and_port(&renderer);
+    let preview = door::request_with_host(port, &host, "GET", "/")
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.status, 503,
+        "finalized, not served: {}",
+        preview.text
     );
     assert!(
         !data.path().join("sandboxes").join(&id).exists(),

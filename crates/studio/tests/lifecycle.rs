@@ -1,5 +1,6 @@
 //! A sandbox's whole life through the REST API of the real server: create (201 only once the
-//! renderer serves), status, three edits, rollback back and forth, restart, stop/start, delete.
+//! renderer serves, at its front-door URL), status, three edits, rollback back and forth,
+//! restart, stop/start, delete.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,12 +11,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use studio_testkit::paths;
-use studio_testkit::ports::port_of;
 use studio_testkit::procs;
 use studio_testkit::sample::Remote;
 use studio_testkit::server::{DataDir, ServerConfig};
+use studio_testkit::unix_listeners::{renderer_pids, renderer_socket};
 use support::api::commit_hashes;
-use support::{Studio, eventually, renderer_serves};
+use support::{Studio, door, eventually, renderer_serves};
 
 const BUTTON: &str = "src/components/Button/Button.tsx";
 
@@ -27,14 +28,11 @@ fn button_source(label: &str) -> String {
 
 /// Vite serves the module compiled from the checkout's current file.
 async fn renderer_module_contains(renderer_url: &str, needle: &str) -> Result<(), String> {
-    let url = format!("{renderer_url}{BUTTON}");
-    let answer = reqwest::get(&url).await.map_err(|e| e.to_string())?;
-    let status = answer.status();
-    let text = answer.text().await.map_err(|e| e.to_string())?;
-    if status == 200 && text.contains(needle) {
+    let answer = door::get(&format!("{renderer_url}{BUTTON}")).await?;
+    if answer.status == 200 && answer.text.contains(needle) {
         return Ok(());
     }
-    Err(format!("{status}: {text}"))
+    Err(format!("{}: {}", answer.status, answer.text))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +58,13 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         created["websocket_url"],
         format!("{}/api/v1/sandboxes/{id}/ws", studio.ws_base())
     );
-    let port = port_of(&renderer_url);
+    assert_eq!(
+        renderer_url,
+        format!("http://sb-{hex}.localhost:{}/", studio.port),
+        "the preview is served by the front door, on the sandbox's own host"
+    );
+    let socket = renderer_socket(&studio.config.data_dir.canonicalize().unwrap(), &id);
+    let server = studio.pid();
     let checkout = PathBuf::from(&studio.config.data_dir)
         .join("sandboxes")
         .join(&id);
@@ -164,16 +168,17 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         button_source("version-2")
     );
 
-    // --- restart: a new renderer process on the same port ---
-    let before = procs::listening_pids(port);
+    // --- restart: a new renderer process on the same socket, the same URL ---
+    let before = renderer_pids(&socket, server);
     assert!(
         !before.is_empty(),
-        "nothing listens on the renderer port {port}"
+        "nothing serves on the renderer socket {}",
+        socket.display()
     );
     let restarted = api.control(&id, "restart").await;
     assert_eq!(restarted.expect(200)["status"], "running");
     renderer_serves(&renderer_url).await.unwrap();
-    let after = procs::listening_pids(port);
+    let after = renderer_pids(&socket, server);
     assert!(
         !after.is_empty() && after.is_disjoint(&before),
         "{before:?} -> {after:?}"
@@ -188,9 +193,15 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
     let stopped = api.control(&id, "stop").await;
     assert_eq!(stopped.expect(200)["status"], "stopped");
     assert!(
-        procs::connection_refused(port),
-        "the renderer still listens after stop"
+        renderer_pids(&socket, server).is_empty(),
+        "the renderer still serves after stop"
     );
+    let (host, port) = door::host_and_port(&renderer_url);
+    let stopped = door::request_with_host(port, &host, "GET", "/")
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, 503, "{}", stopped.text);
+    assert!(stopped.text.contains("stopped"), "{}", stopped.text);
     let started = api.control(&id, "start").await;
     let body = started.expect(200);
     assert_eq!(body["status"], "running");
@@ -198,8 +209,8 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
     renderer_serves(&renderer_url).await.unwrap();
     assert_eq!(commit_hashes(body), hashes, "stop/start keeps the session");
 
-    // --- delete: 204, then 404; processes, port and checkout gone ---
-    let leader = *procs::listening_pids(port).iter().next().unwrap();
+    // --- delete: 204, then 404; processes, socket and checkout gone ---
+    let leader = *renderer_pids(&socket, server).iter().next().unwrap();
     let group = procs::pgid_of(leader).unwrap();
     api.delete(&format!("/api/v1/sandboxes/{id}"))
         .await
@@ -210,9 +221,15 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
     api.delete(&format!("/api/v1/sandboxes/{id}"))
         .await
         .expect_error(404, "sandbox_not_found");
-    assert!(
-        procs::connection_refused(port),
-        "the renderer port is still open"
+    assert!(!socket.exists(), "{} survived the delete", socket.display());
+    assert!(renderer_pids(&socket, server).is_empty());
+    let gone = door::request_with_host(port, &host, "GET", "/")
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.status, 404,
+        "the door still serves a deleted sandbox: {}",
+        gone.text
     );
     assert_eq!(
         procs::group_members(group),

@@ -10,10 +10,9 @@ mod support;
 
 use std::process::Command;
 
-use studio_testkit::ports::port_of;
-use studio_testkit::procs;
 use studio_testkit::sample::Remote;
 use studio_testkit::server::{DataDir, ServerConfig};
+use studio_testkit::unix_listeners::{renderer_pids, renderer_socket};
 use support::api::commit_hashes;
 use support::{Studio, WsClient, renderer_serves};
 
@@ -89,7 +88,7 @@ async fn a_server_on_postgres_keeps_its_sandboxes_through_a_crash() {
     let api = first.api();
     let created = api.create_ok(&remote.url()).await;
     let id = created["sandbox_id"].as_str().unwrap().to_owned();
-    let renderer_url = created["renderer_url"].as_str().unwrap().to_owned();
+    let first_url = created["renderer_url"].as_str().unwrap().to_owned();
     let mut hashes = Vec::new();
     for n in 0..2 {
         let source = format!("export const Alert = () => <p>{n}</p>;\n");
@@ -106,10 +105,16 @@ async fn a_server_on_postgres_keeps_its_sandboxes_through_a_crash() {
     let status = api.status_of(&id).await;
     assert_eq!(status["status"], "running", "{status}");
     assert_eq!(commit_hashes(&status), hashes);
-    // Same port; re-adopted or, if Vite died meanwhile, started again. (Vite logs the hot updates
+    // Same socket; re-adopted or, if Vite died meanwhile, started again. (Vite logs the hot updates
     // of the edits above, possibly after the kill, into pipes nobody reads any more: EPIPE ends
     // it. Re-adoption of a quiet renderer is the recovery test's subject.)
-    assert!(!procs::listening_pids(port_of(&renderer_url)).is_empty());
+    let socket = renderer_socket(&data.path().canonicalize().unwrap(), &id);
+    assert!(!renderer_pids(&socket, second.pid()).is_empty());
+    let renderer_url = status["renderer_url"].as_str().unwrap().to_owned();
+    assert_ne!(
+        renderer_url, first_url,
+        "the preview URL names the new server's front door"
+    );
     renderer_serves(&renderer_url).await.unwrap();
     // The event history came through too: a client replays it from the start.
     let mut client = WsClient::connect(

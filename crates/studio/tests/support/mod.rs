@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod api;
+pub mod door;
 pub mod server;
 pub mod ws;
 
@@ -40,18 +41,12 @@ pub async fn eventually<T>(
     }
 }
 
-/// The page a renderer serves: 200 and Studio's renderer HTML.
+/// The page a renderer serves, through the front door at its preview URL (`renderer_url`): 200
+/// and Studio's renderer HTML.
 pub async fn renderer_serves(url: &str) -> Result<(), String> {
-    let answer = reqwest::Client::new()
-        .get(url)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    let status = answer.status();
-    let body = answer.text().await.map_err(|e| format!("GET {url}: {e}"))?;
-    if status != 200 || !body.contains("<title>Studio renderer</title>") {
-        return Err(format!("GET {url}: {status}\n{body}"));
+    let answer = door::get(url).await?;
+    if answer.status != 200 || !answer.text.contains("<title>Studio renderer</title>") {
+        return Err(format!("GET {url}: {}\n{}", answer.status, answer.text));
     }
     Ok(())
 }
