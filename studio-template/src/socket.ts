@@ -15,12 +15,33 @@ export interface StudioSocket {
   close(): void;
 }
 
+// A preview embedded in a cross-site iframe (a design tool, the dashboard) may be denied its
+// storage: reading `sessionStorage` then throws. The page must work anyway, so the last seq falls
+// back to memory (a page load forgets it, which costs a replay of events, not a broken page).
+const memory = new Map<string, string>();
+const storage = {
+  get(key: string): string | null {
+    try {
+      return sessionStorage.getItem(key);
+    } catch {
+      return memory.get(key) ?? null;
+    }
+  },
+  set(key: string, value: string): void {
+    try {
+      sessionStorage.setItem(key, value);
+    } catch {
+      memory.set(key, value);
+    }
+  },
+};
+
 const MIN_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
 
 export function connectStudioSocket(url: string, sandboxId: string | null, handlers: SocketHandlers): StudioSocket {
   const seqKey = `studio:last-seq:${sandboxId ?? url}`;
-  let lastSeq = Number(sessionStorage.getItem(seqKey) ?? "NaN");
+  let lastSeq = Number(storage.get(seqKey) ?? "NaN");
   let socket: WebSocket | null = null;
   let backoff = MIN_BACKOFF_MS;
   let closed = false;
@@ -29,7 +50,7 @@ export function connectStudioSocket(url: string, sandboxId: string | null, handl
 
   const remember = (seq: number) => {
     lastSeq = seq;
-    sessionStorage.setItem(seqKey, String(seq));
+    storage.set(seqKey, String(seq));
   };
 
   const open = () => {

@@ -7,6 +7,10 @@
 //   {"id": 4, "cmd": "screenshot", "page": "main", "path": "/tmp/shot.png"}
 //   {"id": 5, "cmd": "logs", "page": "main"}      (the page's console output and errors)
 //   {"id": 6, "cmd": "close", "page": "main"}
+//   {"id": 7, "cmd": "frameWaitFor", "page": "main", "frameUrl": "http://sb-1.localhost:7700/", "expr": "…"}
+//   {"id": 8, "cmd": "frameEval", "page": "main", "frameUrl": "http://sb-1.localhost:7700/", "expr": "…"}
+//       (waitFor and eval inside the page's first frame whose URL starts with frameUrl, e.g. an
+//       iframe from another origin, which the page's own scripts cannot reach)
 // Answers: {"id": 1, "ok": true, "value": …} or {"id": 1, "ok": false, "error": "…"}.
 // The first line written is {"ready": true} once the browser runs. Closing stdin closes the browser.
 //
@@ -52,6 +56,19 @@ async function pageNamed(name) {
   return entry;
 }
 
+/** The first frame of `tab` whose URL starts with `prefix`, waiting for it up to `timeoutMs`. */
+async function frameOf(tab, prefix, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const frame = tab.frames().find((f) => f.url().startsWith(prefix));
+    if (frame) return frame;
+    if (Date.now() > deadline) {
+      throw new Error(`no frame at ${prefix} within ${timeoutMs} ms; frames: ${tab.frames().map((f) => f.url()).join(", ")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const commands = {
   async open({ page, url, timeoutMs = 15_000 }) {
     const { page: tab } = await pageNamed(page);
@@ -71,6 +88,18 @@ const commands = {
     const { page: tab } = await pageNamed(page);
     await tab.screenshot({ path, fullPage: true });
     return path;
+  },
+  async frameWaitFor({ page, frameUrl, expr, timeoutMs = 15_000 }) {
+    const { page: tab } = await pageNamed(page);
+    const started = Date.now();
+    const frame = await frameOf(tab, frameUrl, timeoutMs);
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    const handle = await frame.waitForFunction(expr, undefined, { timeout: left, polling: "raf" });
+    return handle.jsonValue();
+  },
+  async frameEval({ page, frameUrl, expr }) {
+    const { page: tab } = await pageNamed(page);
+    return (await frameOf(tab, frameUrl, 5_000)).evaluate(expr);
   },
   async logs({ page }) {
     return (await pageNamed(page)).logs;

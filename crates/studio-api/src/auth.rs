@@ -1,15 +1,22 @@
-//! Bearer-token authentication for `/api/`.
+//! Who is calling `/api/`, and whether they may call this route.
 //!
-//! When `STUDIO_API_TOKEN` is set, every `/api/` request must carry `Authorization: Bearer <token>`;
-//! WebSocket clients (browsers cannot set headers on `new WebSocket`) may pass `?token=` instead.
-//! `/healthz`, `/readyz` and `/metrics` are mounted outside this layer and stay open.
+//! When `STUDIO_API_TOKEN` is set, every `/api/` request must carry a token as
+//! `Authorization: Bearer <token>`; WebSocket clients (browsers cannot set headers on
+//! `new WebSocket`) may pass `?token=` instead. `/healthz`, `/readyz` and `/metrics` are mounted
+//! outside this layer and stay open. The token names a [`Principal`]:
+//!
+//! * the API token: [`Principal::Admin`], every route;
+//! * a scoped token (`stk_…`, made by `POST /api/v1/sandboxes/{id}/tokens`, looked up by its
+//!   SHA-256 in the store): [`Principal::Scoped`], that sandbox's routes (`/sandboxes/{id}` and
+//!   below: status, edits, its WebSocket, `preview-link`) except its `tokens` routes. Another
+//!   sandbox's id answers 404 as if it did not exist, so ids cannot be probed; any other route 403.
 //!
 //! The renderer page of a sandbox connects to that sandbox's WebSocket with a *socket token*
 //! (`?token=`, see [`studio_sandbox::socket_token`]) instead: it opens that one stream and nothing
 //! else, so a page viewer never holds the API token.
 //!
-//! The comparison is constant-time (`subtle`), so response timing reveals nothing about how much of a
-//! guess was right.
+//! The API token is compared in constant time (`subtle`), so response timing reveals nothing
+//! about how much of a guess was right. No token ever reaches a log line or an error body.
 
 use std::sync::Arc;
 
@@ -18,6 +25,8 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
+use studio_core::SandboxId;
+use studio_sandbox::{Manager, ManagerError};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -46,7 +55,7 @@ impl ApiToken {
         else {
             return false;
         };
-        let Ok(id) = id.parse::<studio_core::SandboxId>() else {
+        let Ok(id) = id.parse::<SandboxId>() else {
             return false;
         };
         let expected = studio_sandbox::socket_token(&self.0, &id);
@@ -60,24 +69,91 @@ impl std::fmt::Debug for ApiToken {
     }
 }
 
-/// Middleware: passes the request on when no token is configured or the request presents it.
+/// Who a request speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The API token (or no token configured): every route.
+    Admin,
+    /// A scoped token of this sandbox: its routes only.
+    Scoped(SandboxId),
+}
+
+impl Principal {
+    /// Whether this principal may call the `/api/` route at `path` (with or without the `/api/v1`
+    /// prefix: nested routers see it stripped).
+    fn may_call(&self, path: &str) -> Result<(), ApiError> {
+        let Self::Scoped(own) = self else {
+            return Ok(());
+        };
+        let mut segments = path.split('/').skip_while(|s| *s != "sandboxes").skip(1);
+        let (Some(id), next) = (segments.next(), segments.next()) else {
+            return Err(forbidden(own));
+        };
+        if id != own.to_string() {
+            // As if it did not exist: a scoped token cannot tell taken ids from free ones.
+            return Err(ManagerError::not_found(id).into());
+        }
+        if next == Some("tokens") {
+            return Err(forbidden(own));
+        }
+        Ok(())
+    }
+}
+
+fn forbidden(own: &SandboxId) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "this token is scoped to sandbox {own}: it may call /api/v1/sandboxes/{own} and \
+             below (not its tokens), nothing else"
+        ),
+    )
+}
+
+/// What the auth layer needs: the API token, and the manager that knows the scoped tokens.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    token: Option<ApiToken>,
+    manager: Manager,
+}
+
+impl Guard {
+    pub fn new(token: Option<ApiToken>, manager: Manager) -> Self {
+        Self { token, manager }
+    }
+}
+
+/// Middleware: passes the request on when no token is configured, or when the token it presents
+/// names a principal that may call the route (the principal goes into the request's
+/// extensions).
 pub async fn require_token(
-    State(token): State<Option<ApiToken>>,
-    request: Request,
+    State(guard): State<Guard>,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(token) = token else {
+    let Some(token) = &guard.token else {
         return Ok(next.run(request).await);
     };
     let presented = bearer(&request).or_else(|| query_token(&request));
-    match presented {
-        Some(candidate) if token.matches(&candidate) => Ok(next.run(request).await),
-        Some(candidate) if token.opens_socket(&request, &candidate) => Ok(next.run(request).await),
-        Some(_) => Err(unauthorized("the API token is wrong")),
-        None => Err(unauthorized(
-            "this server requires an API token: send `Authorization: Bearer <token>` (WebSocket: or `?token=`)",
-        )),
-    }
+    let principal = match presented {
+        Some(candidate) if token.matches(&candidate) => Principal::Admin,
+        Some(candidate) if token.opens_socket(&request, &candidate) => {
+            return Ok(next.run(request).await);
+        }
+        Some(candidate) => match guard.manager.token_scope(&candidate).await? {
+            Some(sandbox) => Principal::Scoped(sandbox),
+            None => return Err(unauthorized("the API token is wrong")),
+        },
+        None => {
+            return Err(unauthorized(
+                "this server requires an API token: send `Authorization: Bearer <token>` (WebSocket: or `?token=`)",
+            ));
+        }
+    };
+    principal.may_call(request.uri().path())?;
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -144,6 +220,44 @@ mod tests {
         assert!(!t.matches("s3cret "));
         assert!(!t.matches(""));
         assert_eq!(format!("{t:?}"), "ApiToken(***)");
+    }
+
+    #[test]
+    fn a_scoped_token_calls_its_own_sandbox_only() {
+        let own = SandboxId::from_random([0xab; 8]);
+        let scoped = Principal::Scoped(own.clone());
+        for prefix in ["", "/api/v1"] {
+            for rest in ["", "/execute", "/ws", "/preview-link", "/logs", "/stop"] {
+                let path = format!("{prefix}/sandboxes/{own}{rest}");
+                assert_eq!(scoped.may_call(&path), Ok(()), "{path}");
+                assert_eq!(Principal::Admin.may_call(&path), Ok(()), "{path}");
+            }
+            let other = format!("{prefix}/sandboxes/sb_00000000000000ff/execute");
+            let refused = scoped.may_call(&other).expect_err("another sandbox");
+            assert_eq!(
+                (refused.status, refused.code),
+                (StatusCode::NOT_FOUND, "sandbox_not_found")
+            );
+            for path in [
+                format!("{prefix}/sandboxes"),
+                format!("{prefix}/openapi.json"),
+                format!("{prefix}/sandboxes/{own}/tokens"),
+                format!("{prefix}/sandboxes/{own}/tokens/tok_0011223344556677"),
+            ] {
+                let refused = scoped.may_call(&path).expect_err("not its route");
+                assert_eq!(
+                    (refused.status, refused.code),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{path}"
+                );
+                assert_eq!(Principal::Admin.may_call(&path), Ok(()));
+            }
+        }
+        // Another sandbox's tokens: 404 like the rest of that sandbox.
+        let refused = scoped
+            .may_call("/sandboxes/sb_00000000000000ff/tokens")
+            .expect_err("another sandbox's tokens");
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use studio_wire as wire;
 
-use crate::{routes, ws};
+use crate::{access_routes, routes, ws};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -17,15 +17,19 @@ use crate::{routes, ws};
         routes::create, routes::list, routes::get, routes::execute, routes::rollback, routes::finalize,
         routes::restart, routes::stop, routes::start, routes::delete, routes::logs,
         routes::healthz, routes::readyz, routes::metrics, ws::upgrade,
+        access_routes::preview_link, access_routes::create_token, access_routes::list_tokens,
+        access_routes::delete_token,
     ),
     components(schemas(
         wire::ErrorBody, wire::CreateSandboxRequest, wire::OneOrMany, wire::CreateSandboxResponse,
         wire::SandboxView, wire::SandboxList, wire::CommitView, wire::ExecuteCommand, wire::ExecuteRequest,
         wire::ExecuteResponse, wire::RollbackRequest, wire::RollbackResponse, wire::FinalizeRequest,
-        wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse,
+        wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse, wire::PreviewLinkRequest,
+        wire::PreviewLinkResponse, wire::CreateTokenRequest, wire::TokenCreated, wire::TokenView,
+        wire::TokenList,
     )),
     modifiers(&BearerAuth),
-    tags((name = "sandboxes"), (name = "events"), (name = "service")),
+    tags((name = "sandboxes"), (name = "access"), (name = "events"), (name = "service")),
 )]
 pub struct ApiDoc;
 

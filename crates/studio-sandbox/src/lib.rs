@@ -3,13 +3,14 @@
 //! A [`Manager`] owns one actor per sandbox (the `actor` module). Each actor runs its sandbox's
 //! lifecycle:
 //!
-//! * **setup**: fetch the mirror, check out the session branch, lease a port, prepare `.studio/`,
-//!   start the renderer under the supervisor, wait until it serves;
+//! * **setup**: fetch the mirror, check out the session branch, prepare `.studio/`, start the
+//!   renderer under the supervisor on its Unix socket (`<data-dir>/run/<hex>.sock`, no TCP
+//!   port), wait until it serves;
 //! * **monitor**: follow the renderer's status (crash restarts, restart budget), and the
 //!   inactivity clock (`expiring` warning, then `expired`);
 //! * **execute**: file writes and deletes with auto-commit, rollback, finalize;
-//! * **teardown**: stop the renderer, release the port, remove the checkout; the record and the
-//!   commits stay.
+//! * **teardown**: stop the renderer (its socket file goes too), remove the checkout; the record
+//!   and the commits stay.
 //!
 //! Invariants:
 //! * every status change is written to the store before it is announced (event, reply, log);
@@ -22,6 +23,7 @@
 //! inactivity and crash rules; `renderer_unit` is the one door into the supervisor, and
 //! `service_config` turns [`ManagerConfig`] into the lower crates' settings.
 
+mod access;
 mod actor;
 mod announce;
 mod config;
@@ -30,6 +32,7 @@ mod handle;
 mod manager;
 mod metrics;
 mod policy;
+mod preview;
 mod refresh;
 mod renderer_unit;
 mod replay;
@@ -39,9 +42,15 @@ mod shared;
 mod snapshot;
 mod socket_auth;
 
+pub use access::{
+    COOKIE_LIFETIME, DEFAULT_TOKEN_HOURS, LINK_LIFETIME, MAX_TOKEN_HOURS, NewToken, PreviewCookie,
+    PreviewLink, PreviewRefusal, TOKEN_PREFIX, TokenInfo,
+};
 pub use config::{ManagerConfig, PublicUrls};
 pub use error::{ErrorKind, ManagerError};
 pub use manager::Manager;
+pub use metrics::PreviewMetrics;
+pub use preview::PreviewUnavailable;
 pub use renderer_unit::LogEntry;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
 pub use snapshot::SandboxSnapshot;

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub forge: Forge,
     pub metrics: Metrics,
     pub registry: Registry,
+    /// Signs preview links and cookies (`access`).
+    pub preview_key: crate::access::PreviewKey,
 }
 
 /// Live actors by sandbox id.

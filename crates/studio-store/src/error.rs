@@ -1,13 +1,12 @@
 //! The one error type of the store.
 //!
 //! Callers match on the variants that mean something to them (`SandboxNotFound`,
-//! `SandboxExists`, `NoFreePort`, `Open`/`Migrate` at start-up); everything else is a `Database`
+//! `SandboxExists`, `Open`/`Migrate` at start-up); everything else is a `Database`
 //! error they report as a server fault. sqlx's error type stays wrapped in [`DatabaseError`] so
 //! that no other crate ever has to name (or import) sqlx.
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::ops::RangeInclusive;
 
 use studio_core::SandboxId;
 
@@ -47,10 +46,6 @@ pub enum StoreError {
     /// Another sandbox already has this id or branch.
     #[error("sandbox {0} already exists")]
     SandboxExists(SandboxId),
-
-    /// Every port of the range is leased or was skipped by the caller.
-    #[error("no free port in {}..={}: all are leased or skipped", .range.start(), .range.end())]
-    NoFreePort { range: RangeInclusive<u16> },
 
     /// A value the caller passed cannot be stored (e.g. a work dir that is not UTF-8).
     #[error("invalid {what}: {reason}")]

@@ -1,4 +1,4 @@
-//! Studio's durable state: sandboxes, their commits, their event log and the port registry, on
+//! Studio's durable state: sandboxes, their commits and their event log, on
 //! an embedded SQLite file (one machine, the default) or on PostgreSQL (several Studio servers
 //! sharing state). This is the only crate that talks SQL.
 //!
@@ -18,10 +18,6 @@
 //!   row in the same transaction as the insert, never from an autoincrement: concurrent
 //!   appenders get 1, 2, 3... with no gap or duplicate, and the counter survives restarts and
 //!   pruning, so WebSocket clients can resume with `?since=`.
-//! - **One port, one holder.** The port registry's primary key is the port: no two sandboxes,
-//!   of this server or of another sharing the database, can hold the same port, crash or not.
-//!   Leases of sandboxes that are gone are reclaimed at start-up
-//!   ([`Store::reclaim_stale_leases`]).
 //! - **No "database is locked".** SQLite writes queue for a single write connection instead of
 //!   fighting over the file lock; reads use their own pool (WAL lets them run alongside).
 //! - **Failing loudly at start-up.** A database that cannot be opened or migrated is an
@@ -32,9 +28,12 @@
 //! [`store`] defines the trait; [`sqlite`] and [`postgres`] implement it with the same
 //! statements where the dialects agree; `rows` converts rows of either into the domain types of
 //! [`model`]; `migrations` embeds the SQL of `migrations/<dialect>/` at the workspace root.
+//! Preview access (a sandbox's preview epoch, redeemed link nonces, scoped tokens stored as
+//! SHA-256 only) lives in `sqlite/access.rs` and `postgres/access.rs`, its rows in `access_rows`.
 
 use std::sync::Arc;
 
+mod access_rows;
 pub mod error;
 mod migrations;
 pub mod model;
@@ -46,9 +45,10 @@ pub mod url;
 
 pub use error::{DatabaseError, Result, StoreError};
 pub use model::{
-    MigrationInfo, MigrationReport, NewSandbox, PortLease, PullRequest, RuntimeState,
-    SandboxFilter, SandboxRecord, StoredCommit,
+    MigrationInfo, MigrationReport, NewSandbox, PullRequest, RuntimeState, SandboxFilter,
+    SandboxRecord, StoredCommit,
 };
+pub use model::{NewSandboxToken, SandboxToken};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

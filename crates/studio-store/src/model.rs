@@ -48,6 +48,8 @@ pub struct SandboxRecord {
 /// What the supervisor needs to find (or re-adopt) a sandbox's renderer after a restart.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuntimeState {
+    /// The TCP port of a renderer started before renderers moved to Unix sockets. Studio no
+    /// longer writes one; a record that still has one marks a sandbox to move onto its socket.
     pub renderer_port: Option<u16>,
     /// The supervisor's re-adoption record (pid, process group, start time...), opaque here.
     pub adoption: Option<Value>,
@@ -67,14 +69,6 @@ pub struct PullRequest {
 pub struct StoredCommit {
     pub commit: CommitInfo,
     pub rolled_back: bool,
-}
-
-/// A port held by a sandbox in the port registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortLease {
-    pub port: u16,
-    pub sandbox_id: SandboxId,
-    pub leased_at: OffsetDateTime,
 }
 
 /// Which sandboxes [`Store::list_sandboxes`](crate::Store::list_sandboxes) returns.
@@ -109,15 +103,6 @@ impl SandboxFilter {
     }
 }
 
-/// The statuses whose sandboxes hold no resources any more (see `SandboxStatus::is_terminal`).
-pub(crate) fn terminal_statuses() -> Vec<String> {
-    SandboxStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_terminal())
-        .map(|s| s.as_str().to_owned())
-        .collect()
-}
-
 /// A schema migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationInfo {
@@ -132,4 +117,25 @@ pub struct MigrationReport {
     pub applied: Vec<MigrationInfo>,
     /// The newest migration now in the database.
     pub schema_version: Option<i64>,
+}
+
+/// A scoped token to store: only its SHA-256, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSandboxToken {
+    /// `tok_<hex>`: how the token is listed and revoked.
+    pub id: String,
+    pub sandbox_id: SandboxId,
+    /// SHA-256 of the token, 64 lowercase hex digits.
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored scoped token (what may be shown of it: never the token, nor its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxToken {
+    pub id: String,
+    pub sandbox_id: SandboxId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }

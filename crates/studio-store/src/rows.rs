@@ -13,7 +13,7 @@ use studio_core::{CommitInfo, CommitPattern, Event, SandboxConfig, SandboxId, Sa
 use time::OffsetDateTime;
 
 use crate::error::{Result, corrupt, invalid};
-use crate::model::{PortLease, PullRequest, RuntimeState, SandboxRecord, StoredCommit};
+use crate::model::{PullRequest, RuntimeState, SandboxRecord, StoredCommit};
 
 // Select lists matching the row structs below. Macros rather than consts so that `concat!` can
 // build each statement as a `&'static str` (sqlx only takes static SQL without an audit marker).
@@ -42,14 +42,7 @@ macro_rules! event_columns {
     };
 }
 
-/// The select list matching [`LeaseRow`].
-macro_rules! lease_columns {
-    () => {
-        "port, sandbox_id, leased_at"
-    };
-}
-
-pub(crate) use {commit_columns, event_columns, lease_columns, sandbox_columns};
+pub(crate) use {commit_columns, event_columns, sandbox_columns};
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SandboxRow {
@@ -174,28 +167,6 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct LeaseRow {
-    port: i32,
-    sandbox_id: String,
-    leased_at: OffsetDateTime,
-}
-
-impl TryFrom<LeaseRow> for PortLease {
-    type Error = crate::StoreError;
-
-    fn try_from(row: LeaseRow) -> Result<Self> {
-        Ok(Self {
-            port: u16::try_from(row.port).map_err(|e| corrupt("leased port", e))?,
-            sandbox_id: row
-                .sandbox_id
-                .parse()
-                .map_err(|e| corrupt("lease owner", e))?,
-            leased_at: row.leased_at,
-        })
-    }
-}
-
 pub(crate) fn rows_into<R, T>(rows: Vec<R>) -> Result<Vec<T>>
 where
     T: TryFrom<R, Error = crate::StoreError>,
@@ -204,14 +175,6 @@ where
 }
 
 // ---- statements both dialects share ----------------------------------------------------
-
-/// Inserts the lease, or keeps it if this sandbox already holds the port; returns a row exactly
-/// when the sandbox holds the port afterwards. (The no-op `DO UPDATE` is what makes RETURNING
-/// report an existing lease of our own.)
-pub(crate) const TRY_LEASE_SQL: &str = "INSERT INTO port_leases (port, sandbox_id, leased_at) VALUES ($1, $2, $3) \
-     ON CONFLICT (port) DO UPDATE SET sandbox_id = excluded.sandbox_id \
-       WHERE port_leases.sandbox_id = excluded.sandbox_id \
-     RETURNING port";
 
 // ---- values going in --------------------------------------------------------------------
 
@@ -251,15 +214,4 @@ pub(crate) fn to_i64(what: &'static str, n: u64) -> Result<i64> {
 /// An event seq bound as `seq > $n`: anything beyond i64 simply matches nothing.
 pub(crate) fn seq_bound(since: u64) -> i64 {
     i64::try_from(since).unwrap_or(i64::MAX)
-}
-
-/// The lowest port of `range` not in `taken` and not in `skip`.
-pub(crate) fn lowest_free_port(
-    range: &std::ops::RangeInclusive<u16>,
-    taken: &std::collections::BTreeSet<u16>,
-    skip: &std::collections::BTreeSet<u16>,
-) -> Option<u16> {
-    range
-        .clone()
-        .find(|p| !taken.contains(p) && !skip.contains(p))
 }

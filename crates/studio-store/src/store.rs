@@ -1,8 +1,6 @@
 //! The `Store` trait: everything Studio persists, behind one interface for both databases.
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::RangeInclusive;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -11,8 +9,9 @@ use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::model::{
-    NewSandbox, PortLease, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
+    NewSandbox, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
 };
+use crate::model::{NewSandboxToken, SandboxToken};
 use crate::url::Backend;
 
 /// Studio's durable state.
@@ -42,7 +41,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Sandboxes matching `filter`, oldest first.
     async fn list_sandboxes(&self, filter: &SandboxFilter) -> Result<Vec<SandboxRecord>>;
 
-    /// Removes a sandbox with its commits, events and port leases. Returns whether it existed.
+    /// Removes a sandbox with its commits and events. Returns whether it existed.
     async fn delete_sandbox(&self, id: &SandboxId) -> Result<bool>;
 
     /// Records a status change. Entering a terminal status also stamps `finished_at` (once).
@@ -89,51 +88,42 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Deletes events created before `older_than` (the retention cut-off). Returns how many.
     async fn prune_events(&self, older_than: OffsetDateTime) -> Result<u64>;
 
-    // ---- port registry ------------------------------------------------------------------
+    // ---- preview access and scoped tokens --------------------------------------------------
 
-    /// Leases the lowest port of `range` that nobody holds and that is not in `skip`.
-    ///
-    /// The database's uniqueness constraint on the port is what makes the lease safe against
-    /// other tasks and other servers; whether the OS port is actually free is the caller's
-    /// check. The intended loop:
-    ///
-    /// ```ignore
-    /// let mut skip = BTreeSet::new();
-    /// let port = loop {
-    ///     let port = store.lease_next_port(&id, range.clone(), &skip).await?;
-    ///     if os_port_is_free(port) { break port }
-    ///     store.release_port(&id, port).await?;
-    ///     skip.insert(port);
-    /// };
-    /// ```
-    ///
-    /// Fails with `NoFreePort` when the range is exhausted (on PostgreSQL also when 64 attempts
-    /// in a row lost their port to concurrent allocators, which takes dozens of them).
-    async fn lease_next_port(
+    /// The sandbox's preview epoch (carried by its preview cookies), `None` if there is no sandbox.
+    async fn preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>>;
+
+    /// Increments the preview epoch, revoking every preview cookie issued before; returns the new
+    /// one. Fails with `SandboxNotFound` when there is no sandbox.
+    async fn bump_preview_epoch(&self, id: &SandboxId) -> Result<u64>;
+
+    /// Records the nonce of a redeemed one-time preview link. True the first time, false when it
+    /// was redeemed before (whoever tries second, on whichever server). Nonces whose link expired
+    /// before `now` are forgotten on the way (a link past its expiry is refused by its signature
+    /// anyway). Fails with `SandboxNotFound` when there is no sandbox.
+    async fn use_preview_nonce(
         &self,
         id: &SandboxId,
-        range: RangeInclusive<u16>,
-        skip: &BTreeSet<u16>,
-    ) -> Result<u16>;
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
 
-    /// Leases exactly `port`. True if `id` holds it afterwards (also when it already did),
-    /// false if another sandbox holds it. Used to re-claim a recorded port at start-up.
-    async fn try_lease_port(&self, id: &SandboxId, port: u16) -> Result<bool>;
+    /// Stores a scoped token (its hash). Fails with `SandboxNotFound` when there is no sandbox.
+    async fn insert_token(&self, token: &NewSandboxToken) -> Result<()>;
 
-    /// Releases `port` if `id` holds it. Returns whether it did: a sandbox can never release
-    /// another's lease.
-    async fn release_port(&self, id: &SandboxId, port: u16) -> Result<bool>;
+    /// The sandbox's scoped tokens, oldest first, expired ones included.
+    async fn tokens(&self, id: &SandboxId) -> Result<Vec<SandboxToken>>;
 
-    /// Releases every port `id` holds. Returns how many.
-    async fn release_ports(&self, id: &SandboxId) -> Result<u64>;
+    /// The token whose SHA-256 is `token_hash`, expired or not.
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<SandboxToken>>;
 
-    /// All leases, by port.
-    async fn port_leases(&self) -> Result<Vec<PortLease>>;
+    /// Revokes one token of the sandbox. Returns whether it existed: a sandbox's id never
+    /// revokes another's token.
+    async fn delete_token(&self, id: &SandboxId, token_id: &str) -> Result<bool>;
 
-    /// Deletes the leases of sandboxes that no longer exist or are terminal (their processes
-    /// are gone for good). Called at start-up. Leases of live sandboxes, including those of
-    /// other servers sharing the database, are left alone. Returns how many were deleted.
-    async fn reclaim_stale_leases(&self) -> Result<u64>;
+    /// Deletes tokens that expired before `now`. Returns how many.
+    async fn prune_expired_tokens(&self, now: OffsetDateTime) -> Result<u64>;
 
     // ---- lifecycle ----------------------------------------------------------------------
 

@@ -8,17 +8,22 @@
 //! answer.
 //!
 //! * [`sandbox`]: create, status and list bodies;
+//! * [`access`]: preview links and scoped tokens;
 //! * [`edit`]: execute, rollback and finalize bodies;
 //! * [`logs`]: renderer output, whole or streamed;
 //! * [`event`]: WebSocket messages;
 //! * [`error`]: the `{"error", "code"}` body of every failure.
 
+pub mod access;
 pub mod edit;
 pub mod error;
 pub mod event;
 pub mod logs;
 pub mod sandbox;
 
+pub use access::{
+    CreateTokenRequest, PreviewLinkRequest, PreviewLinkResponse, TokenCreated, TokenList, TokenView,
+};
 pub use edit::{
     ExecuteCommand, ExecuteRequest, ExecuteResponse, FinalizeRequest, FinalizeResponse,
     RollbackRequest, RollbackResponse,

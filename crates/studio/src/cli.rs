@@ -77,6 +77,11 @@ pub enum ClientCommand {
     Logs(LogsArgs),
     /// Print a sandbox's live events (status, commits, reloads, errors) as they happen.
     Watch(WatchArgs),
+    /// Print a one-time link that opens a sandbox's preview in a browser (needed when the server
+    /// has an API token).
+    Preview(SandboxArg),
+    /// Make a token for a design tool that may call this one sandbox's endpoints; prints it once.
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,6 +179,14 @@ pub struct WatchArgs {
     /// First replay the events after this sequence number.
     #[arg(long, value_name = "SEQ")]
     pub since: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    pub id: SandboxId,
+    /// How long the token works, in hours (1 to 720; default 24).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub expires_in_hours: Option<u32>,
 }
 
 /// Accepts `host:port` too, as people type it, and reads it as `http://host:port`.

@@ -10,9 +10,9 @@ use studio_core::{SandboxId, SecretToken};
 use url::Url;
 
 use studio_wire::{
-    CreateSandboxRequest, CreateSandboxResponse, ErrorBody, ExecuteRequest, ExecuteResponse,
-    FinalizeRequest, FinalizeResponse, LogsResponse, RollbackRequest, RollbackResponse,
-    SandboxList, SandboxView,
+    CreateSandboxRequest, CreateSandboxResponse, CreateTokenRequest, ErrorBody, ExecuteRequest,
+    ExecuteResponse, FinalizeRequest, FinalizeResponse, LogsResponse, PreviewLinkRequest,
+    PreviewLinkResponse, RollbackRequest, RollbackResponse, SandboxList, SandboxView, TokenCreated,
 };
 
 /// How long to wait for a TCP connection to the server.
@@ -355,6 +355,25 @@ impl Client {
         }
         let request = self.request(Method::GET, url).timeout(QUICK_TIMEOUT);
         self.send(request, "logs").await
+    }
+
+    /// A one-time link that opens the sandbox's preview in a browser.
+    pub async fn preview_link(&self, id: &SandboxId) -> Result<PreviewLinkResponse, ClientError> {
+        let url = self.sandbox_endpoint(id, Some("preview-link"));
+        let body = PreviewLinkRequest::default();
+        self.post(url, &body, Some(QUICK_TIMEOUT), "preview link")
+            .await
+    }
+
+    /// A scoped token for the sandbox (shown once).
+    pub async fn create_token(
+        &self,
+        id: &SandboxId,
+        expires_in_hours: Option<u32>,
+    ) -> Result<TokenCreated, ClientError> {
+        let url = self.sandbox_endpoint(id, Some("tokens"));
+        let body = CreateTokenRequest { expires_in_hours };
+        self.post(url, &body, Some(QUICK_TIMEOUT), "token").await
     }
 
     /// `logs?follow=true`: the streaming response, newline-delimited JSON, read by the caller.

@@ -71,6 +71,29 @@ pub async fn run(options: &ClientOptions, command: ClientCommand) -> Result<(), 
         }
         ClientCommand::Logs(args) => logs(&client, args, &mut out).await,
         ClientCommand::Watch(a) => watch(&client, &a.id, a.since, &mut out).await,
+        ClientCommand::Preview(a) => {
+            let link = client.preview_link(&a.id).await?;
+            if !options.json {
+                notice(&format!(
+                    "open this link once, before {} UTC (it sets this browser's preview cookie)",
+                    output::timestamp(&link.expires_at)
+                ));
+            }
+            out.print(&link, |l| format!("{}\n", l.url))
+        }
+        ClientCommand::Token(a) => {
+            let made = client.create_token(&a.id, a.expires_in_hours).await?;
+            if !options.json {
+                notice(&format!(
+                    "token {} for {} until {} UTC, shown this once; send it as \
+                     `Authorization: Bearer <token>`",
+                    made.id,
+                    a.id,
+                    output::timestamp(&made.expires_at)
+                ));
+            }
+            out.print(&made, |t| format!("{}\n", t.token))
+        }
     }
 }
 

@@ -6,11 +6,10 @@
 mod support;
 
 use serde_json::json;
-use studio_testkit::ports::port_of;
-use studio_testkit::procs;
 use studio_testkit::sample::Remote;
 use studio_testkit::server::{DataDir, ServerConfig};
-use support::{Studio, WsClient};
+use studio_testkit::unix_listeners;
+use support::{Studio, WsClient, door};
 
 const TOKEN: &str = "e2e-api-token-3f9c1d7a5b";
 
@@ -95,8 +94,31 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
         .unwrap();
 
     // --- the renderer page gets a token that opens its own sandbox's stream, and nothing else ---
+    // With a token set, the preview itself needs the cookie of a one-time link
+    // (tests/preview_access.rs has the details).
     let renderer_url = body["renderer_url"].as_str().unwrap();
-    let generated = reqwest::get(format!("{renderer_url}.studio/src/generated.js"))
+    let link = authorized
+        .post(&format!("/api/v1/sandboxes/{id}/preview-link"), &json!({}))
+        .await
+        .expect(200)["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let redirect = door::get(&link).await.unwrap();
+    assert_eq!(redirect.status, 303, "{}", redirect.text);
+    let cookie = redirect.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (host, port) = door::host_and_port(renderer_url);
+    let generated = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/.studio/src/generated.js"))
+        .header("host", format!("{host}:{port}"))
+        .header("cookie", cookie)
+        .send()
         .await
         .unwrap()
         .text()
@@ -144,8 +166,8 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
     bodies.push(authorized.status_of(id).await.to_string());
 
     // --- the token is never echoed: not in any body, not to the renderer, not in the log ---
-    let renderer_port = port_of(body["renderer_url"].as_str().unwrap());
-    let renderer_pids = procs::listening_pids(renderer_port);
+    let socket = unix_listeners::renderer_socket(data.path(), id);
+    let renderer_pids = unix_listeners::renderer_pids(&socket, studio.pid());
     assert!(!renderer_pids.is_empty());
     for pid in renderer_pids {
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();

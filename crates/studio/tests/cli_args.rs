@@ -33,7 +33,12 @@ fn server_subcommands_take_the_documented_flags_and_defaults() {
     };
     assert_eq!(serve.listen.port(), 0);
     assert_eq!(serve.data_dir, PathBuf::from("/tmp/x"));
-    assert_eq!(serve.vite_port, 5173);
+    // Deprecated and ignored (renderers serve on Unix sockets), but still accepted.
+    assert_eq!(serve.vite_port, None);
+    let Command::Serve(old) = parse(&["serve", "--vite-port", "6000"]).unwrap().command else {
+        panic!("serve with --vite-port did not parse as serve");
+    };
+    assert_eq!(old.vite_port, Some(6000));
     assert_eq!(serve.max_restarts, 3);
     assert!((serve.timeout_hours - 4.0).abs() < f64::EPSILON);
     assert!(matches!(
@@ -45,6 +50,60 @@ fn server_subcommands_take_the_documented_flags_and_defaults() {
         Command::Demo(_)
     ));
     assert!(parse(&["serve", "--listen", "not-an-address"]).is_err());
+}
+
+#[test]
+fn the_front_door_flags_take_a_domain_and_a_plain_public_url() {
+    let serve = |args: &[&str]| match parse(args).unwrap().command {
+        Command::Serve(serve) => serve,
+        other => panic!("{args:?} parsed as {other:?}"),
+    };
+    let defaults = serve(&["serve"]);
+    assert_eq!(defaults.preview_domain, "localhost");
+    assert_eq!(defaults.public_url, None);
+    assert_eq!(defaults.preview_max_requests, 256);
+    assert_eq!(defaults.preview_max_websockets, 32);
+    let ingress = serve(&[
+        "serve",
+        "--preview-domain",
+        "Preview.Example.com.",
+        "--public-url",
+        "https://studio.example.com",
+        "--preview-max-websockets",
+        "4",
+    ]);
+    assert_eq!(ingress.preview_domain, "preview.example.com");
+    assert_eq!(
+        ingress.public_url.unwrap().as_str(),
+        "https://studio.example.com/"
+    );
+    assert_eq!(ingress.preview_max_websockets, 4);
+    for bad in [
+        "http://preview.example.com",
+        "preview.example.com:80",
+        "a..b",
+        "x-.com",
+        "sb_x.com",
+        "",
+    ] {
+        let message = rejection(&["serve", "--preview-domain", bad]);
+        assert!(message.contains("not a domain name"), "{bad}: {message}");
+    }
+    for bad in [
+        "studio.example.com",
+        "ftp://studio.example.com",
+        "https://studio.example.com/api",
+        "https://u:p@studio.example.com",
+        "https://studio.example.com/?a=1",
+    ] {
+        let message = rejection(&["serve", "--public-url", bad]);
+        assert!(
+            message.contains("--public-url")
+                || message.contains("URL")
+                || message.contains("http(s)"),
+            "{bad}: {message}"
+        );
+    }
 }
 
 fn rejection(args: &[&str]) -> String {
@@ -254,4 +313,32 @@ fn global_options_go_before_or_after_the_subcommand() {
     assert!(rejection(&["ls", "--server", "ftp://example.com"]).contains("http or https"));
     assert!(rejection(&["ls", "--server", "http://x/?a=1"]).contains("query"));
     assert!(rejection(&["ls", "--token", ""]).contains("empty"));
+}
+
+#[test]
+fn preview_and_token_take_a_sandbox_and_a_bounded_lifetime() {
+    let ClientCommand::Preview(a) = command(&["preview", ID]) else {
+        panic!("not preview")
+    };
+    assert_eq!(a.id.to_string(), ID);
+    let ClientCommand::Token(a) = command(&["token", ID]) else {
+        panic!("not token")
+    };
+    assert_eq!((a.id.to_string().as_str(), a.expires_in_hours), (ID, None));
+    let ClientCommand::Token(a) = command(&["token", ID, "--expires-in-hours", "720"]) else {
+        panic!("not token")
+    };
+    assert_eq!(a.expires_in_hours, Some(720));
+    for hours in ["0", "721", "-1", "1.5"] {
+        let flag = format!("--expires-in-hours={hours}");
+        assert!(
+            rejection(&["token", ID, &flag]).contains("--expires-in-hours"),
+            "{hours}"
+        );
+    }
+    assert!(rejection(&["preview", "sb_../x"]).contains("sb_"));
+    assert_eq!(
+        parse(&["preview"]).unwrap_err().kind(),
+        ErrorKind::MissingRequiredArgument
+    );
 }

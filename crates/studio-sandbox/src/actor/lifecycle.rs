@@ -1,5 +1,5 @@
 //! How the actor records its sandbox's state and ends its life: status changes (persisted, then
-//! announced), the renderer's runtime record, and teardown.
+//! announced), the revocation of preview cookies, the renderer's runtime record, and teardown.
 
 use studio_core::SandboxStatus;
 
@@ -14,10 +14,19 @@ impl Actor {
         }
     }
 
-    /// Stores the port, restart count and the supervisor's re-adoption record.
+    /// Revokes every preview cookie of the sandbox (the preview epoch moves on), persisted
+    /// before the transition that calls it is announced: a revocation the store did not take
+    /// fails the request instead of being forgotten at the next restart.
+    pub(super) async fn revoke_previews(&self) -> Result<(), crate::error::ManagerError> {
+        self.shared.store.bump_preview_epoch(&self.id).await?;
+        Ok(())
+    }
+
+    /// Stores the restart count and the supervisor's re-adoption record. (No port: renderers
+    /// serve on their Unix socket; `renderer_port` only marks sandboxes of older versions.)
     pub(super) async fn save_runtime(&self) {
         let runtime = studio_store::RuntimeState {
-            renderer_port: Some(self.port),
+            renderer_port: None,
             adoption: self.unit.adoption_record(),
             restarts: self.crash_restarts,
         };
@@ -26,13 +35,10 @@ impl Actor {
         }
     }
 
-    /// Stops the renderer, releases the port, removes the checkout; keeps the record and commits
-    /// (the commits also stay in the repository mirror under the session branch).
+    /// Stops the renderer (its socket file goes with it), removes the checkout; keeps the record
+    /// and commits (the commits also stay in the repository mirror under the session branch).
     pub(super) async fn teardown(&mut self, final_status: SandboxStatus) {
         self.unit.remove().await;
-        if let Err(e) = self.shared.store.release_ports(&self.id).await {
-            tracing::warn!(sandbox = %self.id, "could not release port lease: {e}");
-        }
         let runtime = studio_store::RuntimeState {
             renderer_port: None,
             adoption: None,

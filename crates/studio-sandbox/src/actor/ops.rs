@@ -55,7 +55,11 @@ impl Actor {
         {
             tracing::warn!(sandbox = %self.id, path, "the renderer did not follow an edit: {}", e.message);
         }
-        crate::refresh::refresh(self.port, &[path.as_str()]).await;
+        crate::refresh::refresh(
+            &self.shared.config.renderer_socket(&self.id),
+            &[path.as_str()],
+        )
+        .await;
         self.retry_failed_renderer().await;
         self.shared
             .metrics
@@ -111,7 +115,7 @@ impl Actor {
             tracing::warn!(sandbox = %self.id, "the renderer did not follow a rollback: {}", e.message);
         }
         // Many files may have changed: every module is re-read from disk on the reload below.
-        crate::refresh::refresh(self.port, &[]).await;
+        crate::refresh::refresh(&self.shared.config.renderer_socket(&self.id), &[]).await;
         self.retry_failed_renderer().await;
         self.announce
             .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
@@ -173,6 +177,8 @@ impl Actor {
             .store
             .set_pull_request(&self.id, &record)
             .await?;
+        // A retry after a failed revocation finds the pull request it opened (see the forge).
+        self.revoke_previews().await?;
         self.teardown(SandboxStatus::Finalized).await;
         Ok((pr.url, pr.number))
     }
@@ -194,6 +200,7 @@ impl Actor {
 
     pub(super) async fn stop(&mut self) -> Result<(), ManagerError> {
         self.require_not_terminal("stop")?;
+        self.revoke_previews().await?;
         self.unit.stop().await?;
         self.save_runtime().await;
         self.set_status(SandboxStatus::Stopped).await;
@@ -274,7 +281,6 @@ impl Actor {
             &self.shared,
             &self.id,
             &self.session.info().checkout,
-            self.port,
             &self.config,
         )
     }

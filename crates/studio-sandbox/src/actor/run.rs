@@ -30,6 +30,11 @@ impl Actor {
                     Alarm::Warn { seconds_left } => self.warn_expiry(seconds_left).await,
                     Alarm::Expire => {
                         tracing::info!(sandbox = %self.id, "inactivity timeout");
+                        // No request to fail: the renderer goes either way, so a cookie the
+                        // store did not revoke finds nothing to show.
+                        if let Err(e) = self.revoke_previews().await {
+                            tracing::error!(sandbox = %self.id, "could not revoke preview cookies: {e}");
+                        }
                         self.teardown(SandboxStatus::Expired).await;
                         break Exit::TornDown;
                     }
@@ -87,6 +92,10 @@ impl Actor {
                 let _ = reply.send(self.start().await);
             }
             Command::Delete(reply) => {
+                if let Err(e) = self.revoke_previews().await {
+                    let _ = reply.send(Err(e));
+                    return None;
+                }
                 self.teardown(SandboxStatus::Stopped).await;
                 let result = self
                     .shared

@@ -20,8 +20,6 @@ const MAX_CONNECTIONS: u32 = 16;
 /// How long a call waits for a pooled connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
-/// Attempts of `lease_next_port` before giving up on a range that stays contended.
-pub(crate) const LEASE_ATTEMPTS: usize = 64;
 
 /// The PostgreSQL [`Store`](crate::Store). Cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
@@ -71,4 +69,5 @@ impl PgStore {
     }
 }
 
+mod access;
 mod queries;

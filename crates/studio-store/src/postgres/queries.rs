@@ -1,24 +1,21 @@
 //! The [`Store`] implementation of [`PgStore`]: one method, one statement (or transaction).
 
-use std::collections::BTreeSet;
-use std::ops::RangeInclusive;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::types::Json;
 use studio_core::{CommitInfo, Event, EventKind, SandboxId, SandboxStatus};
 use time::OffsetDateTime;
 
-use super::{LEASE_ATTEMPTS, PgStore};
+use super::PgStore;
 use crate::Store;
 use crate::error::{Result, StoreError, constraint_violation, for_sandbox};
 use crate::model::{
-    NewSandbox, PortLease, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
-    terminal_statuses,
+    NewSandbox, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
 };
+use crate::model::{NewSandboxToken, SandboxToken};
 use crate::rows::{
-    self, CommitRow, EventRow, LeaseRow, SandboxParams, SandboxRow, commit_columns, event_columns,
-    lease_columns, sandbox_columns,
+    self, CommitRow, EventRow, SandboxParams, SandboxRow, commit_columns, event_columns,
+    sandbox_columns,
 };
 use crate::url::Backend;
 
@@ -243,101 +240,42 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn lease_next_port(
+    async fn preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>> {
+        self.read_preview_epoch(id).await
+    }
+
+    async fn bump_preview_epoch(&self, id: &SandboxId) -> Result<u64> {
+        self.increment_preview_epoch(id).await
+    }
+
+    async fn use_preview_nonce(
         &self,
         id: &SandboxId,
-        range: RangeInclusive<u16>,
-        skip: &BTreeSet<u16>,
-    ) -> Result<u16> {
-        // One statement picks the lowest port that is neither leased nor skipped and inserts it.
-        // Another server or task may insert the same port between our snapshot and our insert:
-        // the primary key arbitrates, ON CONFLICT DO NOTHING returns no row, and we look again.
-        // Each lost race means someone else got a port, so a few attempts per contender suffice;
-        // only when no candidate is left at all is the range exhausted.
-        let skip: Vec<i32> = skip.iter().map(|&p| i32::from(p)).collect();
-        for _ in 0..LEASE_ATTEMPTS {
-            let leased: Option<i32> = sqlx::query_scalar(
-                "INSERT INTO port_leases (port, sandbox_id, leased_at) \
-                 SELECT p, $1, $2 FROM generate_series($3::integer, $4::integer) AS p \
-                 WHERE p <> ALL($5) AND NOT EXISTS (SELECT 1 FROM port_leases l WHERE l.port = p) \
-                 ORDER BY p LIMIT 1 \
-                 ON CONFLICT (port) DO NOTHING \
-                 RETURNING port",
-            )
-            .bind(id.to_string())
-            .bind(OffsetDateTime::now_utc())
-            .bind(i32::from(*range.start()))
-            .bind(i32::from(*range.end()))
-            .bind(&skip)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| for_sandbox(e, id))?;
-            if let Some(port) = leased {
-                return u16::try_from(port).map_err(|e| crate::error::corrupt("leased port", e));
-            }
-            let any_free: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM generate_series($1::integer, $2::integer) AS p \
-                 WHERE p <> ALL($3) AND NOT EXISTS (SELECT 1 FROM port_leases l WHERE l.port = p))",
-            )
-            .bind(i32::from(*range.start()))
-            .bind(i32::from(*range.end()))
-            .bind(&skip)
-            .fetch_one(&self.pool)
-            .await?;
-            if !any_free {
-                break;
-            }
-        }
-        Err(StoreError::NoFreePort { range })
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.record_nonce(id, nonce, expires_at, now).await
     }
 
-    async fn try_lease_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
-        let held: Option<i32> = sqlx::query_scalar(rows::TRY_LEASE_SQL)
-            .bind(i32::from(port))
-            .bind(id.to_string())
-            .bind(OffsetDateTime::now_utc())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| for_sandbox(e, id))?;
-        Ok(held.is_some())
+    async fn insert_token(&self, token: &NewSandboxToken) -> Result<()> {
+        self.store_token(token).await
     }
 
-    async fn release_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM port_leases WHERE port = $1 AND sandbox_id = $2")
-            .bind(i32::from(port))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+    async fn tokens(&self, id: &SandboxId) -> Result<Vec<SandboxToken>> {
+        self.list_tokens(id).await
     }
 
-    async fn release_ports(&self, id: &SandboxId) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM port_leases WHERE sandbox_id = $1")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<SandboxToken>> {
+        self.find_token(token_hash).await
     }
 
-    async fn port_leases(&self) -> Result<Vec<PortLease>> {
-        let sql = concat!(
-            "SELECT ",
-            lease_columns!(),
-            " FROM port_leases ORDER BY port"
-        );
-        let found: Vec<LeaseRow> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
-        rows::rows_into(found)
+    async fn delete_token(&self, id: &SandboxId, token_id: &str) -> Result<bool> {
+        self.remove_token(id, token_id).await
     }
 
-    async fn reclaim_stale_leases(&self) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM port_leases WHERE sandbox_id NOT IN \
-               (SELECT id FROM sandboxes WHERE status <> ALL($1))",
-        )
-        .bind(terminal_statuses())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+    async fn prune_expired_tokens(&self, now: OffsetDateTime) -> Result<u64> {
+        self.remove_expired_tokens(now).await
     }
 
     async fn close(&self) {

@@ -140,4 +140,5 @@ pub(crate) fn ts(at: OffsetDateTime) -> Result<String> {
         .map_err(|e| crate::error::invalid("timestamp", e))
 }
 
+mod access;
 mod queries;

@@ -1,8 +1,5 @@
 //! The [`Store`] implementation of [`SqliteStore`]: one method, one statement (or transaction).
 
-use std::collections::BTreeSet;
-use std::ops::RangeInclusive;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -13,12 +10,12 @@ use super::{SqliteStore, ts};
 use crate::Store;
 use crate::error::{Result, StoreError, constraint_violation, for_sandbox};
 use crate::model::{
-    NewSandbox, PortLease, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
-    terminal_statuses,
+    NewSandbox, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
 };
+use crate::model::{NewSandboxToken, SandboxToken};
 use crate::rows::{
-    self, CommitRow, EventRow, LeaseRow, SandboxParams, SandboxRow, commit_columns, event_columns,
-    lease_columns, sandbox_columns,
+    self, CommitRow, EventRow, SandboxParams, SandboxRow, commit_columns, event_columns,
+    sandbox_columns,
 };
 use crate::url::Backend;
 
@@ -254,86 +251,42 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn lease_next_port(
+    async fn preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>> {
+        self.read_preview_epoch(id).await
+    }
+
+    async fn bump_preview_epoch(&self, id: &SandboxId) -> Result<u64> {
+        self.increment_preview_epoch(id).await
+    }
+
+    async fn use_preview_nonce(
         &self,
         id: &SandboxId,
-        range: RangeInclusive<u16>,
-        skip: &BTreeSet<u16>,
-    ) -> Result<u16> {
-        // Under BEGIN IMMEDIATE nobody can lease between our read and our insert.
-        let mut tx = self.begin_write().await?;
-        let taken: Vec<i32> =
-            sqlx::query_scalar("SELECT port FROM port_leases WHERE port BETWEEN $1 AND $2")
-                .bind(i32::from(*range.start()))
-                .bind(i32::from(*range.end()))
-                .fetch_all(&mut *tx)
-                .await?;
-        let taken: BTreeSet<u16> = taken
-            .into_iter()
-            .filter_map(|p| u16::try_from(p).ok())
-            .collect();
-        let port =
-            rows::lowest_free_port(&range, &taken, skip).ok_or_else(|| StoreError::NoFreePort {
-                range: range.clone(),
-            })?;
-        sqlx::query("INSERT INTO port_leases (port, sandbox_id, leased_at) VALUES ($1, $2, $3)")
-            .bind(i32::from(port))
-            .bind(id.to_string())
-            .bind(ts(OffsetDateTime::now_utc())?)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| for_sandbox(e, id))?;
-        tx.commit().await?;
-        Ok(port)
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.record_nonce(id, nonce, expires_at, now).await
     }
 
-    async fn try_lease_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
-        let held: Option<i32> = sqlx::query_scalar(rows::TRY_LEASE_SQL)
-            .bind(i32::from(port))
-            .bind(id.to_string())
-            .bind(ts(OffsetDateTime::now_utc())?)
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(|e| for_sandbox(e, id))?;
-        Ok(held.is_some())
+    async fn insert_token(&self, token: &NewSandboxToken) -> Result<()> {
+        self.store_token(token).await
     }
 
-    async fn release_port(&self, id: &SandboxId, port: u16) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM port_leases WHERE port = $1 AND sandbox_id = $2")
-            .bind(i32::from(port))
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() > 0)
+    async fn tokens(&self, id: &SandboxId) -> Result<Vec<SandboxToken>> {
+        self.list_tokens(id).await
     }
 
-    async fn release_ports(&self, id: &SandboxId) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM port_leases WHERE sandbox_id = $1")
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<SandboxToken>> {
+        self.find_token(token_hash).await
     }
 
-    async fn port_leases(&self) -> Result<Vec<PortLease>> {
-        let sql = concat!(
-            "SELECT ",
-            lease_columns!(),
-            " FROM port_leases ORDER BY port"
-        );
-        let found: Vec<LeaseRow> = sqlx::query_as(sql).fetch_all(&self.reader).await?;
-        rows::rows_into(found)
+    async fn delete_token(&self, id: &SandboxId, token_id: &str) -> Result<bool> {
+        self.remove_token(id, token_id).await
     }
 
-    async fn reclaim_stale_leases(&self) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM port_leases WHERE sandbox_id NOT IN \
-               (SELECT id FROM sandboxes WHERE status NOT IN (SELECT value FROM json_each($1)))",
-        )
-        .bind(Json(terminal_statuses()))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected())
+    async fn prune_expired_tokens(&self, now: OffsetDateTime) -> Result<u64> {
+        self.remove_expired_tokens(now).await
     }
 
     async fn close(&self) {

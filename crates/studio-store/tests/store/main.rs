@@ -3,11 +3,11 @@
 //! database (see `support`). Tests that concern one backend, or the start-up errors, live in
 //! `startup` and `durability`.
 
+mod access;
 mod commits;
 mod durability;
 mod events;
 mod migrations;
-mod ports;
 mod sandboxes;
 mod startup;
 mod support;
@@ -41,20 +41,20 @@ macro_rules! shared_suite {
 
 shared_suite!(
     migrations::migrations_apply_to_an_empty_database_and_are_idempotent,
+    access::preview_epochs_count_up_and_survive_a_restart,
+    access::a_link_nonce_is_used_once_until_it_expires,
+    access::tokens_are_listed_found_by_hash_revoked_and_deleted_with_their_sandbox,
     migrations::an_edited_migration_stops_start_up,
+    migrations::the_renderer_sockets_migration_drops_the_port_registry,
     sandboxes::a_sandbox_round_trips_every_field_across_a_restart,
     sandboxes::duplicates_and_unknown_sandboxes_are_reported,
     sandboxes::terminal_statuses_stamp_finished_at_once,
     sandboxes::list_filters_by_status_oldest_first,
     sandboxes::activity_only_moves_forward,
-    sandboxes::delete_removes_commits_events_and_leases,
+    sandboxes::delete_removes_commits_and_events,
     sandboxes::concurrent_writers_on_two_stores_never_fail,
     commits::commits_keep_their_order_and_rollback_marks,
     events::event_seqs_are_gap_free_under_50_concurrent_appenders,
     events::event_seqs_survive_restarts_and_pruning,
     events::events_since_pages_in_order,
-    ports::ten_thousand_concurrent_lease_cycles_never_share_a_port,
-    ports::the_lease_loop_skips_ports_busy_in_the_os,
-    ports::leases_respect_their_owner_and_the_range,
-    ports::stale_leases_are_reclaimed,
 );
