@@ -20,6 +20,13 @@ pub enum RendererError {
     #[error("{path} is not a valid studio.json: {reason}")]
     StudioJson { path: PathBuf, reason: String },
 
+    /// A manifest of the repository (`package.json`, a lockfile, `studio.json`) is a symlink, not
+    /// a regular file, or too large: Studio refuses it without reading it.
+    #[error(
+        "{path} cannot be used: {reason} (manifests must be regular files of at most 1 MiB, lockfiles 32 MiB)"
+    )]
+    UnsafeManifest { path: PathBuf, reason: String },
+
     /// The repository has no `package.json`: the renderer takes React from its dependencies.
     #[error(
         "{0} has no package.json: the renderer needs react and react-dom from the repository's dependencies"
@@ -66,6 +73,11 @@ pub enum RendererError {
 }
 
 impl RendererError {
+    /// Whether the repository's content is at fault (a 422 to the client), not Studio or a peer.
+    pub fn is_unsafe_manifest(&self) -> bool {
+        matches!(self, Self::UnsafeManifest { .. })
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

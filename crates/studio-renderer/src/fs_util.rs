@@ -28,13 +28,55 @@ pub(crate) fn write_if_changed(path: &Path, content: &[u8]) -> Result<bool, Rend
     Ok(true)
 }
 
-/// Reads a file that may legitimately be absent.
-pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RendererError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(RendererError::io("read", path)(e)),
+/// Largest `package.json` or `studio.json` read from a repository.
+pub(crate) const MANIFEST_CAP: u64 = 1024 * 1024;
+/// Largest lockfile (`package-lock.json`, `npm-shrinkwrap.json`) read from a repository.
+pub(crate) const LOCKFILE_CAP: u64 = 32 * 1024 * 1024;
+
+/// Reads a repository file that may be absent, without trusting it: a symlink (say to
+/// `/dev/zero`), a device, a FIFO or a file over `cap` bytes is refused before any byte is read.
+///
+/// The file is opened with `O_NOFOLLOW` (a symlink fails to open) and `O_NONBLOCK` (a FIFO does
+/// not block the open), then checked on the open descriptor, so swapping the file between the
+/// check and the read changes nothing; reading stops after `cap + 1` bytes in case it grows.
+pub(crate) fn read_repository_file(
+    path: &Path,
+    cap: u64,
+) -> Result<Option<Vec<u8>>, RendererError> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use std::io::Read;
+
+    let unsafe_file = |reason: String| RendererError::UnsafeManifest {
+        path: path.to_owned(),
+        reason,
+    };
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        // What `O_NOFOLLOW` answers for a symlink as the last component.
+        Err(rustix::io::Errno::LOOP) => {
+            return Err(unsafe_file("it is a symbolic link".into()));
+        }
+        Err(e) => return Err(RendererError::io("open", path)(e.into())),
+    };
+    let stat = rustix::fs::fstat(&fd).map_err(|e| RendererError::io("inspect", path)(e.into()))?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(unsafe_file("it is not a regular file".into()));
     }
+    let too_large = || unsafe_file(format!("it is larger than {cap} bytes"));
+    if stat.st_size as u64 > cap {
+        return Err(too_large());
+    }
+    let mut content = Vec::with_capacity(stat.st_size as usize);
+    fs::File::from(fd)
+        .take(cap + 1)
+        .read_to_end(&mut content)
+        .map_err(RendererError::io("read", path))?;
+    if content.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(Some(content))
 }
 
 /// Removes a directory tree if it exists.

@@ -28,6 +28,12 @@
 //!   dependency change installs into a *new* entry that is swapped into the checkout
 //!   (`renameat2(RENAME_EXCHANGE)`), then the renderer restarts.
 //! * Studio writes only `.studio/` and `node_modules/` inside a checkout (both git-excluded).
+//!   A repository that tracks either gets them removed on the first preparation (`.studio/owner`
+//!   holds a secret of the data directory), so nothing it brought is linked, run or published.
+//! * The repository's manifests (`package.json`, lockfiles, `studio.json`, `.npmrc`) are read
+//!   without following symlinks and capped (1 MiB; lockfiles 32 MiB): anything else is
+//!   [`RendererError::UnsafeManifest`]. Its `.npmrc` keeps only a few resolution keys (never a
+//!   registry, credentials, a git or shell program).
 //! * [`Renderer::prepare`] is idempotent and cheap when nothing changed: it rewrites only files
 //!   whose content differs, so re-running it under a live renderer triggers no reload.
 //!
@@ -53,6 +59,7 @@
 //! `prepare` + restart, `studio.json` needs `prepare` only, everything else reaches the page by
 //! Vite's hot update on its own.
 
+mod claim;
 mod deps_cache;
 mod error;
 mod fingerprint;

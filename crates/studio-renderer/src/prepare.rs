@@ -110,6 +110,8 @@ pub struct Renderer {
     node: PathBuf,
     stores: Stores,
     memory_tuning: bool,
+    /// Marks checkouts' `.studio/` as prepared by this data directory (see `claim`).
+    owner_secret: String,
 }
 
 impl Renderer {
@@ -136,9 +138,11 @@ impl Renderer {
         let npm_cache = config
             .npm_cache
             .unwrap_or_else(|| config.data_dir.join("npm-cache"));
+        let owner_secret = crate::claim::load_secret(&root)?;
         Ok(Self {
             template_dir,
             node,
+            owner_secret,
             stores: Stores::new(root, npm_cache, Npm::from_path()?),
             memory_tuning: config.memory_tuning,
         })
@@ -190,7 +194,11 @@ impl Renderer {
             );
             let (template, deps, spec) = (template.clone(), deps.clone(), spec.clone());
             let renderer_root = self.stores.root().to_owned();
+            let owner_secret = self.owner_secret.clone();
             blocking(move || {
+                // Before anything below reads them: a tracked `.studio/` or `node_modules/` is
+                // the repository's, not Studio's work.
+                crate::claim::claim(&checkout, &owner_secret)?;
                 let studio_dir = checkout.join(crate::STUDIO_DIR);
                 let relinked =
                     link_into_checkout(&deps.node_modules, &deps.key, &checkout, &studio_dir)?;

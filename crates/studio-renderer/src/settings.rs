@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use studio_core::{DEFAULT_COMPONENT_GLOB, SandboxConfig};
 
 use crate::error::RendererError;
-use crate::fs_util::read_optional;
+use crate::fs_util::{MANIFEST_CAP, read_repository_file};
 
 /// What the create request says about the renderer. `None` means "not given", so that
 /// `studio.json` (or the default) applies.
@@ -110,7 +110,7 @@ struct StudioJson {
 impl StudioJson {
     fn read(checkout: &Path) -> Result<Option<Self>, RendererError> {
         let path = checkout.join(crate::STUDIO_JSON);
-        let Some(bytes) = read_optional(&path)? else {
+        let Some(bytes) = read_repository_file(&path, MANIFEST_CAP)? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
