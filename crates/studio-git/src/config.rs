@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use studio_core::SecretToken;
 
+use crate::policy::SourcePolicy;
+
 /// Default limit on the size of one written file.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
 
@@ -39,6 +41,9 @@ pub struct GitConfig {
     /// same repository starts by renaming a directory instead of writing every file. Costs one
     /// extra working tree of disk per mirror.
     pub spare_checkouts: bool,
+    /// Which sources callers may use and which host gets the token. The default allows any
+    /// source but the data dir and offers the token to `github.com` only.
+    pub source_policy: SourcePolicy,
 }
 
 impl GitConfig {
@@ -50,6 +55,7 @@ impl GitConfig {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             token: None,
             spare_checkouts: true,
+            source_policy: SourcePolicy::default(),
         }
     }
 }

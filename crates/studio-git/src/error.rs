@@ -21,6 +21,11 @@ pub enum GitError {
         reason: &'static str,
     },
 
+    /// The server's source policy refuses the repository. The reason never names a local path,
+    /// and is the same whether such a path exists.
+    #[error("repository not allowed on this server: {reason}")]
+    SourceNotAllowed { reason: &'static str },
+
     /// The remote could not be reached (no such path, DNS, refused connection, unknown SSH host).
     #[error("repository {url} is unreachable: {message}")]
     Unreachable { url: String, message: String },
@@ -116,6 +121,7 @@ impl GitError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::UnsupportedSource { .. } => "unsupported_repository",
+            Self::SourceNotAllowed { .. } => "source_not_allowed",
             Self::Unreachable { .. } => "repository_unreachable",
             Self::AuthenticationFailed { .. } => "authentication_failed",
             Self::EmptyRepository { .. } => "repository_empty",

@@ -35,7 +35,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | `workspace` / `session` | the async API; everything below runs on the blocking pool |
-//! | `source`, `mirror`, `auth` | repository sources, bare mirrors and fetching, credentials |
+//! | `source`, `policy`, `mirror`, `auth` | repository sources and which are allowed, bare mirrors and fetching, credentials |
 //! | `checkout`, `spares`, `state` | linked worktrees, the spare-checkout pool, per-mirror locks |
 //! | `path_guard`, `files` | which paths may be touched; atomic writes and index entries |
 //! | `core`, `rollback`, `sync`, `push` | edits and commits, rollback, path-by-path tree updates, push |
@@ -53,6 +53,8 @@
 //! - Operations of one session are serialized; sessions share nothing mutable but the mirror's
 //!   object database and refs (distinct ref names per session; libgit2 locks each ref).
 //! - Tokens never appear in URLs on disk, in logs or in errors.
+//! - Every source a caller names passes the [`SourcePolicy`] before a local path is looked at or a
+//!   host is contacted; the token is offered only over https to the policy's GitHub host.
 //!
 //! # Example
 //!
@@ -72,6 +74,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admit;
 mod auth;
 mod checkout;
 mod config;
@@ -81,6 +84,7 @@ mod files;
 mod lock;
 mod mirror;
 mod path_guard;
+mod policy;
 mod push;
 mod refs;
 mod rollback;
@@ -95,6 +99,7 @@ mod workspace;
 pub use config::{Author, DEFAULT_MAX_FILE_BYTES, GitConfig};
 pub use error::{GitError, Result};
 pub use path_guard::{PathRefusal, RepoPath};
+pub use policy::{PatternError, SourcePattern, SourcePolicy};
 pub use rollback::RollbackTarget;
 pub use seed::seed_repository;
 pub use session::{Session, SessionInfo};

@@ -231,7 +231,9 @@ fn fetch(
     options
         .remote_callbacks(auth::callbacks(source, token))
         .download_tags(AutotagOption::None)
-        .update_fetchhead(false);
+        .update_fetchhead(false)
+        // The source policy vetted this URL's host, not wherever it might redirect to.
+        .follow_redirects(git2::RemoteRedirect::None);
     let remote = conn.remote();
     remote
         .download(&[] as &[&str], Some(&mut options))

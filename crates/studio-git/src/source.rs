@@ -4,6 +4,9 @@
 //! URLs and plain local paths (absolute or relative to the working directory). Local sources are
 //! canonicalized so that `file:///r`, `/r` and `../r` share one mirror.
 //!
+//! Which of these a caller may use is decided by the server's [`SourcePolicy`] (see `policy.rs`),
+//! checked (see `admit.rs`) before a local path is looked at or a host is contacted.
+//!
 //! Credentials never live in a source: a URL with a password (`https://user:token@host/...`) is
 //! refused, because it would end up in the mirror's config file, in directory names and in error
 //! messages. Tokens come from `GITHUB_TOKEN` (see `GitConfig::token`) and are handed to libgit2
@@ -12,6 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::GitError;
+use crate::policy::SourcePolicy;
 
 /// How libgit2 will talk to the remote; decides which credentials we offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,8 @@ pub(crate) struct RepoSource {
     /// Directory name of the mirror under `<data_dir>/mirrors/`: readable slug plus a hash of
     /// `url`, so two URLs never share a mirror and a name is always a valid path component.
     pub mirror_name: String,
+    /// Whether the GitHub token may be offered: https to the configured GitHub host only.
+    pub offer_token: bool,
 }
 
 impl RepoSource {
@@ -81,7 +87,49 @@ impl RepoSource {
             url,
             transport,
             mirror_name,
+            offer_token: false,
         })
+    }
+
+    /// Parses `input` after `policy` allowed it. Local sources are refused before they are
+    /// looked at (same answer for existing and missing paths), then again after
+    /// canonicalisation; remote hosts may be resolved (blocking).
+    pub(crate) fn parse_allowed(
+        input: &str,
+        policy: &SourcePolicy,
+        data_dir: &Path,
+    ) -> Result<Self, GitError> {
+        let trimmed = input.trim();
+        let local = if trimmed.starts_with("file://") {
+            Some(
+                url::Url::parse(trimmed)
+                    .ok()
+                    .and_then(|u| u.to_file_path().ok())
+                    .unwrap_or_else(|| PathBuf::from(trimmed)),
+            )
+        } else if trimmed.contains("://") || is_scp_like(trimmed) {
+            None
+        } else {
+            Some(PathBuf::from(trimmed))
+        };
+        match &local {
+            Some(path) => policy.check_local_lexically(path, data_dir)?,
+            None if !trimmed.is_empty() => policy.check_remote(trimmed)?,
+            None => {}
+        }
+        let source = Self::parse(input)?;
+        if source.transport == Transport::Local {
+            policy.check_local_canonical(Path::new(&source.url), data_dir)?;
+        }
+        Ok(source.with_token_decision(policy))
+    }
+
+    /// Decides whether the GitHub token may be offered: https to the policy's GitHub host only.
+    pub(crate) fn with_token_decision(mut self, policy: &SourcePolicy) -> Self {
+        let url = url::Url::parse(&self.url).ok();
+        self.offer_token = self.transport == Transport::Https
+            && policy.token_host(url.as_ref().and_then(url::Url::host_str));
+        self
     }
 
     /// The source as it may appear in logs and errors.

@@ -104,7 +104,9 @@ async fn an_explicit_base_branch_is_used_and_a_missing_one_is_a_clear_error_leav
 async fn an_unreachable_repository_is_a_clear_error_and_creates_no_mirror() {
     let data = tempfile::tempdir().unwrap();
     let ws = workspace(data.path());
-    let missing = data.path().join("no-such-repo.git");
+    // Outside the data dir: a source under it is refused by the source policy before it is looked at.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing = elsewhere.path().join("no-such-repo.git");
 
     let err = ws
         .open_session(missing.to_str().unwrap(), None, &sandbox(1))

@@ -165,6 +165,41 @@ impl CreateSandbox {
     }
 }
 
+/// `github_repo` must be the session repository's own GitHub name (`own`, derived from its URL)
+/// unless an `--allow-github-repo` pattern (`owner/*`, `owner/name`, `*/*`) allows it: otherwise
+/// any caller could push branches and open pull requests, with the server's token, on any
+/// repository that token can write.
+pub(crate) fn check_github_repo(
+    github_repo: Option<&str>,
+    own: Option<&str>,
+    allowed: &[String],
+) -> Result<(), ManagerError> {
+    let Some(asked) = github_repo else {
+        return Ok(());
+    };
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    if own.is_some_and(|own| same(own, asked)) {
+        return Ok(());
+    }
+    let (owner, name) = asked.split_once('/').unwrap_or((asked, ""));
+    let matches = allowed.iter().any(|pattern| {
+        pattern
+            .trim()
+            .split_once('/')
+            .is_some_and(|(po, pn)| (po == "*" || same(po, owner)) && (pn == "*" || same(pn, name)))
+    });
+    if matches {
+        return Ok(());
+    }
+    Err(invalid(
+        "github_repo_not_allowed",
+        format!(
+            "github_repo {asked:?} is not the repository's own GitHub repository and no \
+             --allow-github-repo pattern allows it"
+        ),
+    ))
+}
+
 fn invalid(code: &'static str, message: impl Into<String>) -> ManagerError {
     ManagerError::invalid(code, message)
 }
@@ -259,6 +294,27 @@ impl RollbackTo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_repo_is_the_own_repository_or_allowed() {
+        let allowed = vec!["acme/*".to_owned(), "other/one".to_owned()];
+        let check = |asked, own| check_github_repo(asked, own, &allowed).map_err(|e| e.code);
+        assert_eq!(check(None, None), Ok(()));
+        assert_eq!(check(Some("me/ui"), Some("Me/UI")), Ok(()));
+        assert_eq!(check(Some("acme/anything"), None), Ok(()));
+        assert_eq!(check(Some("other/one"), Some("me/ui")), Ok(()));
+        for foreign in ["other/two", "victim/ui", "acmex/ui"] {
+            assert_eq!(
+                check(Some(foreign), Some("me/ui")),
+                Err("github_repo_not_allowed"),
+                "{foreign}"
+            );
+        }
+        assert_eq!(
+            check_github_repo(Some("victim/ui"), None, &[]).map_err(|e| e.code),
+            Err("github_repo_not_allowed")
+        );
+    }
 
     fn defaults() -> SandboxConfig {
         SandboxConfig {

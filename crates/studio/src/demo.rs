@@ -1,7 +1,9 @@
 //! `studio demo`: one command from a fresh checkout to components in a browser.
 //!
-//! Starts a server on the embedded defaults, turns the bundled `examples/design-system` into a git
-//! repository under the data directory (once), creates a sandbox on it and prints where to look.
+//! Starts a server on the embedded defaults (local sources allowed), turns the bundled
+//! `examples/design-system` into a git repository beside the data directory (`<data-dir>-demo`,
+//! once: the source policy refuses anything inside the data dir), creates a sandbox on it and
+//! prints where to look.
 
 use anyhow::{Context, Result};
 use studio_core::SecretToken;
@@ -10,12 +12,15 @@ use studio_sandbox::CreateSandbox;
 use crate::server::{ServeArgs, example_repository, shutdown_signal, start};
 
 pub async fn demo(
-    args: ServeArgs,
+    mut args: ServeArgs,
     api_token: Option<SecretToken>,
     github_token: Option<SecretToken>,
 ) -> Result<()> {
+    // The demo's repository is a local path, and it lives next to the data dir, not inside it:
+    // the source policy refuses anything under the data dir.
+    args.allow_local_sources = true;
     let running = start(&args, api_token, github_token).await?;
-    let repository = args.data_dir.join("demo").join("design-system");
+    let repository = demo_dir(&args.data_dir).join("design-system");
     let source = example_repository()?;
     studio_git::seed_repository(&source, &repository, "main")
         .await
@@ -68,4 +73,14 @@ pub async fn demo(
     println!("Ctrl-C stops the server and the renderer.");
     shutdown_signal().await;
     running.stop().await
+}
+
+/// `<data-dir>-demo` beside the data dir (`./.studio` → `./.studio-demo`).
+fn demo_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    let mut name = data_dir
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| ".studio".into());
+    name.push("-demo");
+    data_dir.with_file_name(name)
 }

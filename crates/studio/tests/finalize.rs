@@ -76,7 +76,9 @@ async fn finalize_pushes_opens_the_pull_request_and_survives_github_being_down()
                 "STUDIO_GITHUB_API_URL",
                 format!("http://127.0.0.1:{github_port}"),
             )
-            .env("GITHUB_TOKEN", GITHUB_TOKEN),
+            .env("GITHUB_TOKEN", GITHUB_TOKEN)
+            // The remote is a local bare repository, so `github_repo` cannot be its own name.
+            .env("STUDIO_ALLOW_GITHUB_REPOS", "octo-org/hello"),
     );
     let api = studio.api();
     let mut bodies = Vec::new();

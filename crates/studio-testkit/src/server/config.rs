@@ -46,7 +46,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults for tests: the shared npm cache, quiet HTTP tracing. (Renderers serve on Unix
+    /// Defaults for tests: the shared npm cache, quiet HTTP tracing, local sources allowed. (Renderers serve on Unix
     /// sockets under the data dir: servers of parallel tests never share one.)
     pub fn new(data: &DataDir) -> Self {
         let mut env = BTreeMap::new();
@@ -55,6 +55,8 @@ impl ServerConfig {
             paths::npm_cache(paths::E2E).display().to_string(),
         );
         env.insert("STUDIO_LOG".into(), "info,tower_http=warn,sqlx=warn".into());
+        // The suite's repositories are local bare remotes; a production server refuses them.
+        env.insert("STUDIO_ALLOW_LOCAL_SOURCES".into(), "1".into());
         Self {
             data_dir: data.path().to_path_buf(),
             env,
@@ -66,6 +68,13 @@ impl ServerConfig {
     /// Sets one environment variable of the server.
     pub fn env(mut self, key: &str, value: impl ToString) -> Self {
         self.env.insert(key.into(), value.to_string());
+        self
+    }
+
+    /// Removes one environment variable of the test defaults (e.g. `STUDIO_ALLOW_LOCAL_SOURCES`,
+    /// for a server with the production source policy).
+    pub fn without_env(mut self, key: &str) -> Self {
+        self.env.remove(key);
         self
     }
 
