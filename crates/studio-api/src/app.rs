@@ -25,7 +25,10 @@ use crate::{access_routes, openapi, routes, ws};
 
 /// Builds the whole router: the API behind the front door.
 pub fn router(manager: Manager, config: &ApiConfig) -> Router {
-    let state = AppState { manager };
+    let state = AppState {
+        manager,
+        ws: config.ws,
+    };
     let door = Door::new(state.clone(), &config.preview);
     let openapi_json: Arc<str> = openapi::document().to_json().unwrap_or_default().into();
     let api = Router::new()

@@ -11,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use studio_wire::ErrorBody;
 
+/// `Retry-After` of every 429, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "30";
+
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -97,6 +100,15 @@ impl IntoResponse for ApiError {
                 self.message
             );
         }
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        // A 429 is a server limit (e.g. `--max-sandboxes`): slots free up as sandboxes are
+        // deleted or expire, so a client should come back, not hammer.
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }

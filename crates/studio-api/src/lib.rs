@@ -24,6 +24,7 @@ mod preview_auth;
 mod routes;
 pub mod state;
 mod ws;
+mod ws_limits;
 
 pub use app::{router, serve};
 pub use auth::{ApiToken, Principal};
@@ -31,3 +32,4 @@ pub use state::{ApiConfig, AppState, PreviewConfig, PreviewLimits};
 /// Default request body limit (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`); the old name of
 /// [`studio_core::defaults::MAX_BODY_BYTES`], kept for callers that still use it.
 pub use studio_core::defaults::MAX_BODY_BYTES as DEFAULT_BODY_LIMIT;
+pub use ws_limits::WsLimits;

@@ -28,7 +28,9 @@ use crate::state::AppState;
     responses(
         (status = 201, body = CreateSandboxResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "`--max-sandboxes` reached (with `Retry-After`)", body = ErrorBody),
+        (status = 502, body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,

@@ -15,6 +15,8 @@ use crate::auth::ApiToken;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub manager: Manager,
+    /// Limits on what WebSocket clients send.
+    pub ws: crate::WsLimits,
 }
 
 /// HTTP-level settings.
@@ -24,6 +26,8 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// The front door: which hosts are the API's, which are previews, and the proxy's limits.
     pub preview: PreviewConfig,
+    /// Per-connection limits on WebSocket clients' messages.
+    pub ws: crate::WsLimits,
 }
 
 /// How the front door tells the API from the previews (see the `front_door` module).
@@ -88,6 +92,7 @@ impl Default for ApiConfig {
             token: None,
             body_limit: MAX_BODY_BYTES,
             preview: PreviewConfig::default(),
+            ws: crate::WsLimits::default(),
         }
     }
 }

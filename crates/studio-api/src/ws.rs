@@ -9,6 +9,11 @@
 //!   next one is disconnected;
 //! * messages from the client (`component-selected`) go to the manager, which persists and
 //!   relays them to every client of the sandbox, the sender included. Any message is activity.
+//!   A message over 64 KiB closes the connection with 1009 "message too big"; messages are
+//!   rate-limited per connection (a token bucket, see `ws_limits`: over the rate they are dropped
+//!   with one `error` message `rate_limited`, and a client that keeps flooding is closed with 1008);
+//!   selections are coalesced before they reach the manager (at most one per 100 ms per
+//!   connection, the latest wins), so what is stored and what is relayed are the same, coalesced.
 
 // utoipa's `params(...)` expansion qualifies `IntoParams` types with their module path.
 #![allow(unused_qualifications)]
@@ -25,9 +30,15 @@ use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::ws_limits::{Coalescer, MAX_CLIENT_MESSAGE, RateLimiter, Verdict, WsLimits};
 
 /// How often the server pings each client.
 pub const PING_EVERY: Duration = Duration::from_secs(20);
+/// Hard cap of the WebSocket transport: a larger message drops the connection without a close
+/// frame. Client messages between [`MAX_CLIENT_MESSAGE`] and this are closed with 1009.
+const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
+/// How long a refused client is given to answer the server's close frame.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 /// A socket write that takes longer than this means the client is not reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,14 +68,26 @@ pub async fn upgrade(
     // Subscribe before upgrading, so an unknown sandbox is a plain 404 and no event published
     // between the handshake and the first read is missed.
     let subscription = state.manager.subscribe(&id, query.since).await?;
-    Ok(ws.on_upgrade(move |socket| pump(state, socket, subscription)))
+    // tungstenite's own cap is a backstop against buffering huge frames; the 64 KiB limit is
+    // checked in `pump`, which closes with 1009 and a reason.
+    Ok(ws
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .on_upgrade(move |socket| pump(state, socket, subscription)))
 }
 
 async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscription) {
     let id = subscription.sandbox().clone();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut answered_last_ping = true;
+    let limits = state.ws;
+    let mut limiter = RateLimiter::new(&limits, tokio::time::Instant::now());
+    let mut selections = Coalescer::new(&limits);
     let close = loop {
+        // A far deadline when nothing waits: the branch is disabled then anyway.
+        let flush_at = selections
+            .deadline()
+            .unwrap_or_else(|| tokio::time::Instant::now() + PING_EVERY);
         tokio::select! {
             event = subscription.recv() => match event {
                 Ok(event) => {
@@ -73,21 +96,56 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
                         break None;
                     }
                 }
-                Err(reason) => break Some(reason),
+                Err(reason) => break Some(Close::Hub(reason)),
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Err(e) = state.manager.client_message(&id, text.as_str()).await {
-                        let reply = EventMessage::error(ApiError::from(e).body());
-                        if !send(&mut socket, Message::Text(Utf8Bytes::from(reply.to_json()))).await {
-                            break None;
+                    if text.len() > MAX_CLIENT_MESSAGE {
+                        break Some(Close::TooBig);
+                    }
+                    let text = match limiter.check(tokio::time::Instant::now()) {
+                        Verdict::Accept => text,
+                        Verdict::Refuse { reply: false } => continue,
+                        Verdict::Refuse { reply: true } => {
+                            if !send_error(&mut socket, rate_limited(&limits)).await {
+                                break None;
+                            }
+                            continue;
                         }
+                        Verdict::Disconnect => break Some(Close::Flooding),
+                    };
+                    let text = if is_selection(text.as_str()) {
+                        match selections.offer(tokio::time::Instant::now(), text.as_str().to_owned()) {
+                            Some(now) => now,
+                            None => continue,
+                        }
+                    } else {
+                        text.as_str().to_owned()
+                    };
+                    if !deliver(&state, &id, &mut socket, &text).await {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE => {
+                    break Some(Close::TooBig);
+                }
+                // Binary messages mean nothing to Studio, but they count against the rate too.
+                Some(Ok(Message::Binary(_))) => {
+                    if limiter.check(tokio::time::Instant::now()) == Verdict::Disconnect {
+                        break Some(Close::Flooding);
                     }
                 }
                 Some(Ok(Message::Pong(_))) => answered_last_ping = true,
-                Some(Ok(Message::Ping(_) | Message::Binary(_))) => {}
+                Some(Ok(Message::Ping(_))) => {}
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
             },
+            _ = tokio::time::sleep_until(flush_at), if selections.deadline().is_some() => {
+                if let Some(text) = selections.flush(tokio::time::Instant::now())
+                    && !deliver(&state, &id, &mut socket, &text).await
+                {
+                    break None;
+                }
+            }
             _ = ping.tick() => {
                 if !answered_last_ping {
                     tracing::debug!(sandbox = %id, "WebSocket client did not answer the last ping; dropping it");
@@ -100,13 +158,97 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
             }
         }
     };
-    if let Some(reason) = close {
-        let frame = CloseFrame {
+    // A selection still waiting is the client's latest: store it rather than lose it.
+    if let Some(text) = selections.take() {
+        let _ = state.manager.client_message(&id, &text).await;
+    }
+    let drain = matches!(close, Some(Close::TooBig | Close::Flooding));
+    let frame = match close {
+        None => return,
+        Some(Close::Hub(reason)) => CloseFrame {
             code: reason.close_code(),
             reason: Utf8Bytes::from_static(reason.close_text()),
-        };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        },
+        Some(Close::TooBig) => CloseFrame {
+            code: 1009,
+            reason: Utf8Bytes::from_static("message too big"),
+        },
+        Some(Close::Flooding) => {
+            tracing::debug!(sandbox = %id, "WebSocket client kept sending over its rate; dropping it");
+            CloseFrame {
+                code: 1008,
+                reason: Utf8Bytes::from_static("rate limited"),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    if drain {
+        // The client may still be sending: read (and drop) until its close reply, so the socket is
+        // not dropped with unread data (the kernel would answer with a reset, and the client could
+        // lose the close frame and the `error` before it).
+        let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+            while let Some(Ok(message)) = socket.recv().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        })
+        .await;
     }
+}
+
+/// Why the server closes a connection.
+enum Close {
+    /// The hub ended the subscription (sandbox gone, client too slow, server stopping).
+    Hub(studio_hub::CloseReason),
+    /// A client message over [`MAX_CLIENT_MESSAGE`]: 1009.
+    TooBig,
+    /// The client kept sending over its rate: 1008.
+    Flooding,
+}
+
+/// Hands one accepted message to the manager; answers a refusal with an `error` message. False if
+/// the client is gone.
+async fn deliver(
+    state: &AppState,
+    id: &studio_core::SandboxId,
+    socket: &mut WebSocket,
+    text: &str,
+) -> bool {
+    match state.manager.client_message(id, text).await {
+        Ok(()) => true,
+        Err(e) => send_error(socket, ApiError::from(e)).await,
+    }
+}
+
+async fn send_error(socket: &mut WebSocket, error: ApiError) -> bool {
+    let reply = EventMessage::error(error.body());
+    send(socket, Message::Text(Utf8Bytes::from(reply.to_json()))).await
+}
+
+fn rate_limited(limits: &WsLimits) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "too many messages: at most {} per second (bursts of {}); \
+             messages over the rate are dropped, and a client that keeps sending is disconnected",
+            limits.messages_per_second,
+            limits.burst()
+        ),
+    )
+}
+
+/// Whether a message is a `component-selected` selection (coalesced before it is stored). A
+/// message that is not JSON is not one; the manager answers it.
+fn is_selection(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Kind<'_>>(text)
+        .is_ok_and(|k| k.kind.as_deref() == Some("component-selected"))
 }
 
 /// Sends one frame; false if the client is gone or not reading.

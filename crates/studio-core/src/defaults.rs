@@ -22,6 +22,14 @@ pub const TIMEOUT_HOURS: f64 = 4.0;
 /// [`TIMEOUT_HOURS`] as a duration.
 pub const TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
+/// Largest `timeout_hours` a create may ask for, and the most the server's own default may be
+/// (`STUDIO_MAX_TIMEOUT_HOURS`).
+pub const MAX_TIMEOUT_HOURS: f64 = 24.0;
+
+/// Live sandboxes one server holds at once; the next create is answered 429
+/// (`STUDIO_MAX_SANDBOXES`).
+pub const MAX_SANDBOXES: usize = 100;
+
 /// Crashes of a renderer tolerated inside the restart window before its sandbox is `failed`
 /// (`COMPONENT_STUDIO_MAX_RESTARTS`, `max_restarts`).
 pub const MAX_RESTARTS: u32 = 3;

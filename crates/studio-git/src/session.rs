@@ -34,7 +34,9 @@ pub struct SessionInfo {
 }
 
 /// A design session: a checkout on branch `design/studio-<hex>`. Cheap to clone; clones share
-/// the same serialized session.
+/// the same serialized session. The session's lock is an async one, held (on a blocking thread)
+/// for the whole operation, a push's network I/O included: only this session's own callers wait
+/// for it, and they wait without holding a runtime thread.
 #[derive(Clone)]
 pub struct Session {
     info: Arc<SessionInfo>,

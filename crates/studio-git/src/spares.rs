@@ -113,7 +113,7 @@ impl Shared {
     /// Blocking. Fetches the repository's mirror and, if spares are enabled, builds its spare at
     /// the base branch (waiting for a build already under way).
     pub(crate) fn warm_up(&self, repository: &str, base_branch: Option<&str>) -> Result<()> {
-        let source = RepoSource::parse(repository)?;
+        let source = self.source(repository)?;
         let state = self.mirror_state(&source.mirror_name);
         let base = {
             let _fetching = lock(&state.fetch);
@@ -128,7 +128,7 @@ impl Shared {
 
     /// Whether a spare checkout of `repository` is ready to be claimed.
     pub(crate) fn spare_ready(&self, repository: &str) -> Result<bool> {
-        let source = RepoSource::parse(repository)?;
+        let source = self.source(repository)?;
         let state = self.mirror_state(&source.mirror_name);
         let ready = lock(&state.spares).ready.is_some();
         Ok(ready)

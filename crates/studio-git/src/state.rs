@@ -17,7 +17,15 @@ pub(crate) struct Shared {
 /// Per-mirror coordination inside this process.
 pub(crate) struct MirrorState {
     /// Held while fetching and while creating or deleting session refs, so that concurrent
-    /// sessions of one repository never fetch into the same mirror at once.
+    /// sessions of one repository never fetch into the same mirror at once (and never write the
+    /// mirror's config, which a fetch rewrites, at the same time).
+    ///
+    /// This is the one lock held across network I/O, on a blocking thread, never on the async
+    /// runtime. Only callers that need the mirror fresh take it: opening a session of this
+    /// repository, warming it up, and a failed open cleaning up its own refs.
+    /// Removing a session, reading or writing a session's files and pushing do not (a push holds
+    /// only its own session's lock). libgit2's connect and read timeouts (`workspace.rs`) bound
+    /// how long a silent remote keeps it.
     pub fetch: Mutex<()>,
     /// Held while worktrees are added, moved or removed (see `checkout::WorktreesLock`).
     pub worktrees: WorktreesLock,

@@ -49,7 +49,10 @@ impl GitWorkspace {
         static LIBGIT2_OPTIONS: Once = Once::new();
         // libgit2 re-hashes every object it reads to verify it (the git CLI does not). On a
         // rollback's history walk that was the largest single cost; the objects are our own.
-        LIBGIT2_OPTIONS.call_once(|| git2::opts::strict_hash_verification(false));
+        LIBGIT2_OPTIONS.call_once(|| {
+            git2::opts::strict_hash_verification(false);
+            set_network_timeouts();
+        });
         // Worktree links are absolute paths; a relative data directory (the default `./.studio`)
         // is pinned to the current directory once, here.
         if let Ok(absolute) = std::path::absolute(&config.data_dir) {
@@ -171,7 +174,7 @@ impl Shared {
         id: &SandboxId,
         checkout: &Path,
     ) -> Result<Opened> {
-        let source = RepoSource::parse(repository)?;
+        let source = self.source(repository)?;
         let refs = SessionRefs::new(id);
         let state = self.mirror_state(&source.mirror_name);
         let (mirror, base) = {
@@ -263,7 +266,7 @@ impl Shared {
     }
 
     fn reopen(&self, repository: &str, id: &SandboxId, checkout: &Path) -> Result<Session> {
-        let source = RepoSource::parse(repository)?;
+        let source = self.known_source(repository)?;
         let refs = SessionRefs::new(id);
         let not_found = |reason: String| GitError::SessionNotFound {
             sandbox_id: id.to_string(),
@@ -337,7 +340,9 @@ impl Shared {
             .unwrap_or_default()
             .to_owned();
         let state = self.mirror_state(&name);
-        let _fetching = lock(&state.fetch);
+        // Not the fetch lock: removing a worktree touches no ref and no config of the mirror, and
+        // a sandbox's teardown must not wait for another session's fetch from a slow remote.
+        // The worktrees lock (taken inside) keeps it apart from worktree adds and spare purges.
         let name = refs.worktree_name();
         checkout::remove_worktree(&mirror, &state.worktrees, &name, Some(checkout))?;
         Ok(())
@@ -381,6 +386,29 @@ fn ensure_new_session(
         return Err(exists(format!("{} is not empty", checkout.display())));
     }
     Ok(())
+}
+
+/// How long libgit2 waits for a remote to accept a connection.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long libgit2 waits on one read or write of a remote's socket: a remote that stops sending
+/// mid-fetch fails the fetch (and frees the mirror's fetch lock) after this, instead of never.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sets libgit2's process-wide network timeouts (without them a silent remote blocks a fetch or
+/// push, and the mirror's fetch lock, forever).
+#[allow(unsafe_code)] // libgit2's option setters are `unsafe` (see the SAFETY note)
+fn set_network_timeouts() {
+    let millis = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: libgit2 stores these in plain globals without synchronisation. They are written once,
+    // under `LIBGIT2_OPTIONS`, before this workspace runs any git operation; libgit2 only reads
+    // them when it opens a connection.
+    let set = unsafe {
+        git2::opts::set_server_connect_timeout_in_milliseconds(millis(CONNECT_TIMEOUT))
+            .and_then(|()| git2::opts::set_server_timeout_in_milliseconds(millis(READ_TIMEOUT)))
+    };
+    if let Err(e) = set {
+        tracing::warn!("could not set libgit2's network timeouts: {e}");
+    }
 }
 
 async fn blocking<T, F>(work: F) -> Result<T>

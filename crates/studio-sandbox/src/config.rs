@@ -29,6 +29,18 @@ pub struct ManagerConfig {
     pub event_retention: Duration,
     /// npm's download cache for renderer installs (`STUDIO_NPM_CACHE`); `None`: `<data_dir>/npm-cache`.
     pub npm_cache: Option<PathBuf>,
+    /// Live sandboxes at once (`--max-sandboxes`); the next create is refused with 429.
+    pub max_sandboxes: usize,
+    /// Largest inactivity timeout a create may ask for (`--max-timeout-hours`).
+    pub max_timeout: Duration,
+    /// Repository sources callers may use (`--allow-source`); `None`: `https://github.com/*` and
+    /// the GitHub Enterprise host of `github_api_url`.
+    pub allow_sources: Option<Vec<studio_git::SourcePattern>>,
+    /// Local paths and `file://` URLs (`--allow-local-sources`); the data dir never.
+    pub allow_local_sources: bool,
+    /// `github_repo` values allowed besides the session repository's own (`--allow-github-repo`,
+    /// `owner/*` or `owner/name`).
+    pub allow_github_repos: Vec<String>,
 }
 
 /// Builds the URLs clients are given.
@@ -132,6 +144,11 @@ impl ManagerConfig {
             renderer_startup_timeout: defaults::RENDERER_STARTUP_TIMEOUT,
             event_retention: defaults::EVENT_RETENTION,
             npm_cache: None,
+            max_sandboxes: defaults::MAX_SANDBOXES,
+            max_timeout: Duration::from_secs_f64(defaults::MAX_TIMEOUT_HOURS * 3600.0),
+            allow_sources: None,
+            allow_local_sources: false,
+            allow_github_repos: Vec::new(),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Invalid,
     /// Too large (413).
     TooLarge,
+    /// A server limit is reached; retry later (429 with `Retry-After`).
+    TooMany,
     /// A peer failed: the git remote, npm, GitHub (502).
     Upstream,
     /// Studio is overloaded or shutting down (503).
@@ -120,6 +122,10 @@ impl From<studio_forge::ForgeError> for ManagerError {
 
 impl From<studio_renderer::RendererError> for ManagerError {
     fn from(e: studio_renderer::RendererError) -> Self {
+        // The repository's own files are at fault, not a peer: the client must fix them.
+        if e.is_unsafe_manifest() {
+            return Self::new(ErrorKind::Invalid, "unsafe_manifest", e.to_string());
+        }
         Self::new(
             ErrorKind::Upstream,
             "renderer_preparation_failed",

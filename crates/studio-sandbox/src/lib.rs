@@ -39,6 +39,7 @@ mod replay;
 mod request;
 mod service_config;
 mod shared;
+mod slots;
 mod snapshot;
 mod socket_auth;
 
@@ -64,6 +65,7 @@ pub(crate) fn git_error(e: studio_git::GitError) -> ManagerError {
         G::PathRefused { .. } => ErrorKind::BadRequest,
         G::TooLarge { .. } => ErrorKind::TooLarge,
         G::UnsupportedSource { .. }
+        | G::SourceNotAllowed { .. }
         | G::Unreachable { .. }
         | G::EmptyRepository { .. }
         | G::BranchNotFound { .. }

@@ -41,6 +41,7 @@ impl Manager {
         let supervisor = Supervisor::new(service_config::supervisor_config(&config));
         let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
         let preview_key = crate::access::PreviewKey::load_or_create(&config.data_dir)?;
+        let config_max = config.max_sandboxes;
         let shared = Arc::new(Shared {
             config,
             store,
@@ -52,6 +53,7 @@ impl Manager {
             metrics: Metrics::new(),
             registry: Registry::default(),
             preview_key,
+            slots: crate::slots::Slots::new(config_max),
         });
         let recovered = actor::recover(&shared).await?;
         if recovered > 0 {
@@ -65,8 +67,48 @@ impl Manager {
     pub async fn create(&self, request: CreateSandbox) -> Result<SandboxSnapshot, ManagerError> {
         let defaults = self.shared.config.sandbox_defaults();
         let valid = request.validate(&defaults)?;
+        let own = self
+            .shared
+            .forge
+            .repo_from_remote_url(&valid.repository)
+            .ok();
+        crate::request::check_github_repo(
+            valid.config.github_repo.as_deref(),
+            own.map(|r| r.to_string()).as_deref(),
+            &self.shared.config.allow_github_repos,
+        )?;
+        // Before anything is recorded: a refused source leaves no sandbox behind.
+        self.shared
+            .git
+            .check_source(&valid.repository)
+            .await
+            .map_err(crate::git_error)?;
+        // The server's default never exceeds the cap (`studio serve` refuses to start otherwise),
+        // so a timeout above it was asked for.
+        let max_timeout = self.shared.config.max_timeout;
+        if valid.config.timeout > max_timeout {
+            return Err(ManagerError::invalid(
+                "invalid_timeout",
+                format!(
+                    "timeout_hours may be at most {} on this server (--max-timeout-hours), got {}",
+                    max_timeout.as_secs_f64() / 3600.0,
+                    valid.config.timeout.as_secs_f64() / 3600.0
+                ),
+            ));
+        }
+        // Claimed before any work, held by the actor: concurrent creates cannot overshoot.
+        let slot = self.shared.slots.claim().ok_or_else(|| {
+            ManagerError::new(
+                ErrorKind::TooMany,
+                "too_many_sandboxes",
+                format!(
+                    "this server runs at most {} sandboxes (--max-sandboxes); delete one or retry later",
+                    self.shared.slots.max()
+                ),
+            )
+        })?;
         let id = SandboxId::from_random(rand::random());
-        let actor = actor::setup(&self.shared, id.clone(), valid).await?;
+        let actor = actor::setup(&self.shared, id.clone(), valid, slot).await?;
         actor.spawn();
         self.snapshot(&id).await
     }

@@ -6,7 +6,21 @@ use crate::config::ManagerConfig;
 pub(crate) fn git_config(config: &ManagerConfig) -> studio_git::GitConfig {
     let mut git = studio_git::GitConfig::new(&config.data_dir);
     git.token = config.github_token.clone();
+    git.source_policy = source_policy(config);
     git
+}
+
+/// The GitHub host (from `github_api_url`, the same rule the forge uses) is both a default allowed
+/// source and the only host the token is offered to.
+fn source_policy(config: &ManagerConfig) -> studio_git::SourcePolicy {
+    let github_host = url::Url::parse(&config.github_api_url)
+        .map(|api| studio_forge::web_host_for_api(&api))
+        .unwrap_or_else(|_| "github.com".to_owned());
+    let patterns = config
+        .allow_sources
+        .clone()
+        .unwrap_or_else(|| studio_git::SourcePolicy::default_patterns(&github_host));
+    studio_git::SourcePolicy::new(patterns, config.allow_local_sources, &github_host)
 }
 
 pub(crate) fn renderer_config(config: &ManagerConfig) -> studio_renderer::RendererConfig {

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub registry: Registry,
     /// Signs preview links and cookies (`access`).
     pub preview_key: crate::access::PreviewKey,
+    /// The `--max-sandboxes` cap; every actor holds one slot.
+    pub slots: crate::slots::Slots,
 }
 
 /// Live actors by sandbox id.

@@ -86,7 +86,12 @@ async fn run() {
         &ServerConfig::new(&data)
             .env("STUDIO_LOG", "warn")
             .env("STUDIO_GITHUB_API_URL", peer.url())
-            .env("GITHUB_TOKEN", "bench-dummy-token"),
+            .env("GITHUB_TOKEN", "bench-dummy-token")
+            // The remote is a local bare repository: `github_repo` cannot be its own name.
+            .env("STUDIO_ALLOW_GITHUB_REPOS", "octo-org/hello")
+            // The broadcast rounds publish back to back on one connection: they measure the relay,
+            // not the coalescing of selections (which would hold each round for up to 100 ms).
+            .env("STUDIO_WS_SELECTION_INTERVAL_MS", 0),
     );
     let api = studio.api();
     let request =

@@ -49,6 +49,21 @@ pub struct ServeArgs {
     /// Inactivity timeout in hours (decimal, e.g. 0.002).
     #[arg(long, env = "COMPONENT_STUDIO_TIMEOUT_HOURS", default_value_t = defaults::TIMEOUT_HOURS)]
     pub timeout_hours: f64,
+    /// Largest `timeout_hours` a create may ask for; `--timeout-hours` may not exceed it.
+    #[arg(long, env = "STUDIO_MAX_TIMEOUT_HOURS", default_value_t = defaults::MAX_TIMEOUT_HOURS)]
+    pub max_timeout_hours: f64,
+    /// Live sandboxes at once (stopped ones count: they keep their checkout); the next create gets
+    /// 429 with `Retry-After`.
+    #[arg(long, env = "STUDIO_MAX_SANDBOXES", default_value_t = defaults::MAX_SANDBOXES)]
+    pub max_sandboxes: usize,
+    /// Messages per second one WebSocket client may send on average (bursts of twice as many);
+    /// over it messages are dropped with a `rate_limited` error, and a flooding client is closed.
+    #[arg(long, env = "STUDIO_WS_MESSAGES_PER_SECOND", default_value_t = studio_api::WsLimits::default().messages_per_second)]
+    pub ws_messages_per_second: f64,
+    /// At most one `component-selected` per WebSocket connection is stored per this many
+    /// milliseconds (the latest wins); 0 stores every one.
+    #[arg(long, env = "STUDIO_WS_SELECTION_INTERVAL_MS", default_value_t = 100)]
+    pub ws_selection_interval_ms: u64,
     /// Crashes tolerated before a sandbox is `failed`.
     #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = defaults::MAX_RESTARTS)]
     pub max_restarts: u32,
@@ -63,6 +78,23 @@ pub struct ServeArgs {
     /// dependency set downloads anything.
     #[arg(long, env = "STUDIO_NPM_CACHE")]
     pub npm_cache: Option<PathBuf>,
+    /// Repository URLs callers may use, `scheme://host[:port][/path-glob]` (`*` matches any run of
+    /// characters; host `*.domain` or `*`). Repeatable; the variable is comma-separated. Default:
+    /// `https://github.com/*` and the GitHub Enterprise host of `--github-api-url`.
+    #[arg(long = "allow-source", env = "STUDIO_ALLOW_SOURCES", value_delimiter = ',', value_parser = parse_source_pattern)]
+    pub allow_sources: Vec<studio_git::SourcePattern>,
+    /// Accept local paths and `file://` URLs (development, tests, `studio demo`); Studio's data
+    /// dir is refused even then.
+    #[arg(long, env = "STUDIO_ALLOW_LOCAL_SOURCES", value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_local_sources: bool,
+    /// `github_repo` values allowed besides the session repository's own GitHub name
+    /// (`owner/*`, `owner/name`). Repeatable; the variable is comma-separated.
+    #[arg(
+        long = "allow-github-repo",
+        env = "STUDIO_ALLOW_GITHUB_REPOS",
+        value_delimiter = ','
+    )]
+    pub allow_github_repos: Vec<String>,
 }
 
 /// `studio migrate`
@@ -139,6 +171,27 @@ pub async fn start(
             args.timeout_hours
         );
     }
+    if !(args.max_timeout_hours.is_finite() && args.max_timeout_hours > 0.0) {
+        bail!(
+            "STUDIO_MAX_TIMEOUT_HOURS must be a number above 0, got {}",
+            args.max_timeout_hours
+        );
+    }
+    if args.timeout_hours > args.max_timeout_hours {
+        bail!(
+            "COMPONENT_STUDIO_TIMEOUT_HOURS ({}) is above STUDIO_MAX_TIMEOUT_HOURS ({}); \
+             lower the default or raise the limit",
+            args.timeout_hours,
+            args.max_timeout_hours
+        );
+    }
+    require_token_off_loopback(args.listen, api_token.is_some())?;
+    if !(args.ws_messages_per_second.is_finite() && args.ws_messages_per_second > 0.0) {
+        bail!(
+            "STUDIO_WS_MESSAGES_PER_SECOND must be a number above 0, got {}",
+            args.ws_messages_per_second
+        );
+    }
     if let Some(port) = args.vite_port {
         warn_vite_port_deprecated(port);
     }
@@ -162,9 +215,16 @@ pub async fn start(
     config.urls.preview_domain = args.preview_domain.clone();
     config.default_timeout = Duration::from_secs_f64(args.timeout_hours * 3600.0);
     config.default_max_restarts = args.max_restarts;
+    config.max_timeout = Duration::from_secs_f64(args.max_timeout_hours * 3600.0);
+    config.max_sandboxes = args.max_sandboxes;
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
     config.npm_cache = args.npm_cache.clone();
+    if !args.allow_sources.is_empty() {
+        config.allow_sources = Some(args.allow_sources.clone());
+    }
+    config.allow_local_sources = args.allow_local_sources;
+    config.allow_github_repos = args.allow_github_repos.clone();
     config.urls.api_token = api_token.clone();
     let public_host = config.urls.api_host();
     // Renderer sockets live at <data-dir>/run/<hex>.sock: refuse a data dir too deep for them.
@@ -175,6 +235,10 @@ pub async fn start(
         token: api_token.map(|t| studio_api::ApiToken::new(t.expose())),
         body_limit: args.max_body_bytes,
         preview: preview_config(args, addr, public_host),
+        ws: studio_api::WsLimits {
+            messages_per_second: args.ws_messages_per_second,
+            selection_interval: Duration::from_millis(args.ws_selection_interval_ms),
+        },
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_manager = manager.clone();
@@ -204,6 +268,11 @@ impl Running {
             .context("server failed")?;
         Ok(())
     }
+}
+
+/// `--allow-source`: a pattern error names the pattern and the expected syntax.
+fn parse_source_pattern(pattern: &str) -> Result<studio_git::SourcePattern, String> {
+    studio_git::SourcePattern::parse(pattern).map_err(|e| e.to_string())
 }
 
 /// `--vite-port` / `COMPONENT_STUDIO_VITE_PORT` do nothing since renderers left TCP; said once.
@@ -306,6 +375,24 @@ pub async fn serve(
     running.stop().await
 }
 
+/// Refuses to serve beyond this machine without an API token: anyone who reaches the port could
+/// create sandboxes (clone, install, run code) and read every preview. Checked before binding.
+fn require_token_off_loopback(listen: SocketAddr, has_token: bool) -> Result<()> {
+    // 127.0.0.0/8 and ::1 (an IPv4-mapped loopback such as ::ffff:127.0.0.1 counts too).
+    let loopback = match listen.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    };
+    if !loopback && !has_token {
+        bail!(
+            "refusing to listen on {listen} without an API token: anyone who reaches this address              could create sandboxes and run code. Set STUDIO_API_TOKEN (or --api-token), or              listen on a loopback address such as 127.0.0.1"
+        );
+    }
+    Ok(())
+}
+
 /// Raises the soft limit of open files to the hard limit.
 ///
 /// Every WebSocket client is a file descriptor, and so is every renderer's pipe: a server meant for
@@ -379,5 +466,37 @@ fn warn_if_few_inotify_instances() {
             "fs.inotify.max_user_instances is low: every renderer (Vite) needs one, and a renderer \
              without one serves stale files; raise it with `sysctl -w fs.inotify.max_user_instances={COMFORTABLE}`"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_listens_without_a_token() {
+        for loopback in [
+            "127.0.0.1:7700",
+            "127.8.9.10:0",
+            "[::1]:0",
+            "[::ffff:127.0.0.1]:0",
+        ] {
+            let addr: SocketAddr = loopback.parse().unwrap();
+            assert!(require_token_off_loopback(addr, false).is_ok(), "{addr}");
+        }
+        for open in [
+            "0.0.0.0:7700",
+            "[::]:0",
+            "10.0.0.5:80",
+            "[::ffff:10.0.0.5]:0",
+        ] {
+            let addr: SocketAddr = open.parse().unwrap();
+            let refused = require_token_off_loopback(addr, false).unwrap_err();
+            assert!(
+                refused.to_string().contains("STUDIO_API_TOKEN"),
+                "{refused}"
+            );
+            assert!(require_token_off_loopback(addr, true).is_ok(), "{addr}");
+        }
     }
 }

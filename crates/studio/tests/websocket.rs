@@ -174,7 +174,13 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
     const EVENTS: usize = 4_000;
     let remote = Remote::new().await;
     let data = DataDir::new("ws-slow-");
-    let studio = Studio::start(&ServerConfig::new(&data));
+    // One client publishes every event here: lift the per-connection rate limit and selection
+    // coalescing (tests/limits.rs covers those), so that each message is one event.
+    let studio = Studio::start(
+        &ServerConfig::new(&data)
+            .env("STUDIO_WS_MESSAGES_PER_SECOND", 1_000_000)
+            .env("STUDIO_WS_SELECTION_INTERVAL_MS", 0),
+    );
     let api = studio.api();
     let created = api.create_ok(&remote.url()).await;
     let ws_url = created["websocket_url"].as_str().unwrap().to_owned();

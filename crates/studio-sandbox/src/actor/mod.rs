@@ -49,6 +49,8 @@ pub(crate) struct Actor {
     /// When the sandbox is warned about, and torn down for, inactivity.
     clock: InactivityClock,
     announce: Announcer,
+    /// This sandbox's place under `--max-sandboxes`, released when the actor ends.
+    _slot: crate::slots::Slot,
 }
 
 impl std::fmt::Debug for Actor {

@@ -25,6 +25,7 @@ pub(crate) async fn setup(
     shared: &Arc<Shared>,
     id: SandboxId,
     req: ValidCreate,
+    slot: crate::slots::Slot,
 ) -> Result<Actor, ManagerError> {
     let started = Instant::now();
     let announce = Announcer::new(
@@ -83,6 +84,7 @@ pub(crate) async fn setup(
         crash_restarts: 0,
         unit_restarts_seen: 0,
         announce,
+        _slot: slot,
     };
     actor.save_runtime().await;
     actor.set_status(SandboxStatus::Running).await;
@@ -308,6 +310,7 @@ async fn recover_one(
         crash_restarts: record.runtime.restarts,
         unit_restarts_seen: 0,
         announce,
+        _slot: shared.slots.claim_anyway(),
     };
     actor.save_runtime().await;
     if status != actor.status {

@@ -198,6 +198,11 @@ impl WsReader {
 }
 
 impl WsSender {
+    /// Sends one text frame as given; false once the server has closed the connection.
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.sink.send(Message::text(text)).await.is_ok()
+    }
+
     pub async fn send(&mut self, message: &Value) {
         self.sink
             .send(Message::text(message.to_string()))
