@@ -245,12 +245,16 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers and the server is not shutting down.
+/// Readiness: the database answers and the server is not shutting down. The body also lists the
+/// renderer limits this host cannot enforce (`unenforced_limits`: no cgroup controller for them).
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, description = "ready"), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.manager.ready().await?;
-    Ok(Json(serde_json::json!({ "status": "ready" })))
+    Ok(Json(serde_json::json!({
+        "status": "ready",
+        "unenforced_limits": state.manager.unenforced_limits(),
+    })))
 }
 
 /// Prometheus metrics.

@@ -30,6 +30,17 @@ pub const MAX_TIMEOUT_HOURS: f64 = 24.0;
 /// (`STUDIO_MAX_SANDBOXES`).
 pub const MAX_SANDBOXES: usize = 100;
 
+/// Memory one sandbox's renderer (its whole process tree) may use, in bytes; over it the kernel
+/// kills it and the sandbox gets an `error` event (`STUDIO_SANDBOX_MEMORY`, default 1 GiB).
+pub const SANDBOX_MEMORY_BYTES: u64 = 1 << 30;
+
+/// Processes and threads one sandbox's renderer may run at once (`STUDIO_SANDBOX_PIDS`).
+pub const SANDBOX_PIDS: u64 = 512;
+
+/// CPU weight of each sandbox's renderer (cgroup v2 `cpu.weight`, 100 = the kernel's default;
+/// v1 `cpu.shares` 1024): sandboxes share the CPU equally, none can starve the server.
+pub const SANDBOX_CPU_WEIGHT: u64 = 100;
+
 /// Crashes of a renderer tolerated inside the restart window before its sandbox is `failed`
 /// (`COMPONENT_STUDIO_MAX_RESTARTS`, `max_restarts`).
 pub const MAX_RESTARTS: u32 = 3;

@@ -4,6 +4,7 @@
 //! outside world knows (the current time, random bytes) so that every rule here is a pure
 //! function that is trivial to test.
 
+pub mod bytes;
 pub mod commit;
 pub mod config;
 pub mod defaults;

@@ -41,6 +41,13 @@ pub struct ManagerConfig {
     /// `github_repo` values allowed besides the session repository's own (`--allow-github-repo`,
     /// `owner/*` or `owner/name`).
     pub allow_github_repos: Vec<String>,
+    /// Memory of each renderer's process tree, in bytes (`--sandbox-memory`); enforced by its
+    /// cgroup, an out-of-memory kill is an `error` event and a crash restart.
+    pub sandbox_memory: u64,
+    /// Processes and threads of each renderer's tree at once (`--sandbox-pids`).
+    pub sandbox_pids: u64,
+    /// CPU weight of each renderer (cgroup v2 `cpu.weight` scale, 1-10000).
+    pub sandbox_cpu_weight: u64,
 }
 
 /// Builds the URLs clients are given.
@@ -149,6 +156,9 @@ impl ManagerConfig {
             allow_sources: None,
             allow_local_sources: false,
             allow_github_repos: Vec::new(),
+            sandbox_memory: defaults::SANDBOX_MEMORY_BYTES,
+            sandbox_pids: defaults::SANDBOX_PIDS,
+            sandbox_cpu_weight: defaults::SANDBOX_CPU_WEIGHT,
         }
     }
 

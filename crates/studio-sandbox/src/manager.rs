@@ -289,6 +289,12 @@ impl Manager {
         }
     }
 
+    /// The renderer limits this host cannot enforce (`memory`, `pids`, `cpu`: no cgroup
+    /// controller for them), for `/readyz` and the start-up log.
+    pub fn unenforced_limits(&self) -> Vec<&'static str> {
+        self.shared.supervisor.unenforced_limits()
+    }
+
     /// Ready: the database answers.
     pub async fn ready(&self) -> Result<(), ManagerError> {
         self.shared

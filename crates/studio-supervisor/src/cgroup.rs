@@ -8,6 +8,7 @@
 //! The child joins its cgroup between `fork` and `exec` (see `process.rs`), so nothing it starts
 //! can ever run outside. Unit cgroups live under `<supervisor's own cgroup>/studio-units/` unless
 //! configured otherwise; each is named after the unit and its token and removed after the stop.
+//! Resource limits, and the v1 cgroups that carry them on hybrid hosts, are in `limits.rs`.
 
 use std::ffi::CString;
 use std::fs;
@@ -15,6 +16,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use crate::limits::{self, LimitHierarchies, ResourceLimits};
 use crate::procinfo;
 
 /// The directory unit cgroups are created in.
@@ -22,6 +24,7 @@ use crate::procinfo;
 pub(crate) struct CgroupRoot {
     mount: PathBuf,
     dir: PathBuf,
+    limits: LimitHierarchies,
 }
 
 impl CgroupRoot {
@@ -48,14 +51,40 @@ impl CgroupRoot {
         if !dir.join("cgroup.procs").exists() {
             return Err(format!("{} is not a cgroup v2 directory", dir.display()));
         }
-        Ok(Self { mount, dir })
+        let limits = LimitHierarchies::prepare(&dir);
+        Ok(Self { mount, dir, limits })
     }
 
-    /// Creates the cgroup of one unit instance.
-    pub fn create(&self, unit: &str, token: &str) -> io::Result<UnitCgroup> {
-        let dir = self.dir.join(format!("{unit}.{token}"));
+    /// Where resource limits are enforced (see [`LimitHierarchies::describe`]).
+    pub fn limits(&self) -> &LimitHierarchies {
+        &self.limits
+    }
+
+    /// Creates the cgroup of one unit instance, with `limits` applied (in v1 cgroups of the same
+    /// name where v2 lacks a controller). Nothing is left behind on error.
+    pub fn create(
+        &self,
+        unit: &str,
+        token: &str,
+        limits: &ResourceLimits,
+    ) -> io::Result<UnitCgroup> {
+        let name = format!("{unit}.{token}");
+        let dir = self.dir.join(&name);
         fs::create_dir(&dir)?;
-        UnitCgroup::at(&self.mount, dir)
+        let v1 = match self.limits.apply(&name, &dir, limits) {
+            Ok(v1) => v1,
+            Err(e) => {
+                let _ = fs::remove_dir(&dir);
+                return Err(e);
+            }
+        };
+        let mut cgroup = UnitCgroup::at(&self.mount, dir)?;
+        cgroup
+            .join_files
+            .extend(v1.iter().filter_map(|d| procs_file(d).ok()));
+        cgroup.v1 = v1;
+        cgroup.memory_limit = limits.memory_bytes;
+        Ok(cgroup)
     }
 
     /// Opens an existing unit cgroup named in an adoption record, if it is one of ours: inside a
@@ -63,9 +92,14 @@ impl CgroupRoot {
     pub fn open_recorded(dir: &Path, token: &str) -> Option<UnitCgroup> {
         let mount = cgroup2_mount()?;
         let name_matches = dir.file_name()?.to_str()?.ends_with(&format!(".{token}"));
-        (name_matches && dir.starts_with(&mount) && dir.join("cgroup.procs").exists())
-            .then(|| UnitCgroup::at(&mount, dir.to_owned()).ok())
-            .flatten()
+        let mut cgroup =
+            (name_matches && dir.starts_with(&mount) && dir.join("cgroup.procs").exists())
+                .then(|| UnitCgroup::at(&mount, dir.to_owned()).ok())
+                .flatten()?;
+        // Its v1 limit cgroups, if it has any, go when it is removed.
+        cgroup.v1 = limits::existing_v1(dir.file_name()?.to_str()?);
+        cgroup.memory_limit = limits::memory_limit_of(dir, &cgroup.v1);
+        Some(cgroup)
     }
 }
 
@@ -88,9 +122,13 @@ pub(crate) struct UnitCgroup {
     dir: PathBuf,
     /// The path as `/proc/<pid>/cgroup` shows it (relative to the mount).
     relative: String,
-    /// `<dir>/cgroup.procs`, prepared for the child to open between fork and exec, where it must
-    /// not allocate.
-    procs_file: CString,
+    /// `<dir>/cgroup.procs` and the v1 cgroups' `cgroup.procs`, prepared for the child to open
+    /// between fork and exec, where it must not allocate.
+    join_files: Vec<CString>,
+    /// The v1 cgroups that carry limits v2 cannot (hybrid hosts); same name, removed with it.
+    v1: Vec<PathBuf>,
+    /// The memory limit, to tell an out-of-memory kill from other deaths.
+    memory_limit: Option<u64>,
 }
 
 impl UnitCgroup {
@@ -99,12 +137,13 @@ impl UnitCgroup {
             .strip_prefix(mount)
             .map(|rel| format!("/{}", rel.display()))
             .map_err(|_| io::Error::other("cgroup outside its mount"))?;
-        let procs_file = CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
-            .map_err(|_| io::Error::other("cgroup path contains a NUL byte"))?;
+        let join_files = vec![procs_file(&dir)?];
         Ok(Self {
             dir,
             relative,
-            procs_file,
+            join_files,
+            v1: Vec::new(),
+            memory_limit: None,
         })
     }
 
@@ -112,8 +151,22 @@ impl UnitCgroup {
         &self.dir
     }
 
-    pub fn procs_file(&self) -> &CString {
-        &self.procs_file
+    /// The v2 directory, then the v1 limit cgroups: what a failed spawn removes.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.dir.clone())
+            .chain(self.v1.iter().cloned())
+            .collect()
+    }
+
+    /// The `cgroup.procs` files the child writes `0` to before exec: v2 first, then v1.
+    pub fn join_files(&self) -> &[CString] {
+        &self.join_files
+    }
+
+    /// The memory limit, when the kernel's OOM killer has ended a process of this instance.
+    pub fn out_of_memory(&self) -> Option<u64> {
+        let limit = self.memory_limit?;
+        (limits::oom_kills(&self.dir, &self.v1) > 0).then_some(limit)
     }
 
     /// Whether any live process is in the cgroup or below it.
@@ -148,10 +201,16 @@ impl UnitCgroup {
         fs::write(self.dir.join("cgroup.kill"), "1").is_ok()
     }
 
-    /// Removes the (empty) cgroup and any sub-cgroups the unit created.
+    /// Removes the (empty) cgroup and any sub-cgroups the unit created, then its v1 cgroups.
     pub fn remove(&self) -> io::Result<()> {
-        remove_tree(&self.dir)
+        remove_tree(&self.dir)?;
+        limits::remove_v1(&self.v1)
     }
+}
+
+fn procs_file(dir: &Path) -> io::Result<CString> {
+    CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
+        .map_err(|_| io::Error::other("cgroup path contains a NUL byte"))
 }
 
 fn collect_members(dir: &Path, pids: &mut Vec<i32>) {

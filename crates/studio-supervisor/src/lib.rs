@@ -79,6 +79,10 @@
 //!   where cgroup v2 is writable, joins a fresh cgroup between fork and exec, so every descendant
 //!   is contained, including one that calls `setsid`. Without cgroups (logged once) the process
 //!   group alone contains the unit.
+//! - **Limits live in the cgroup.** [`UnitSpec::limits`] (memory, processes, CPU weight) are
+//!   written into the unit's v2 cgroup, or on hybrid hosts into v1 `memory`/`pids`/`cpu` cgroups
+//!   of the same name that the child also joins before exec (removed with it). An out-of-memory
+//!   kill ends the instance with [`ExitReason::OutOfMemory`] and is a crash like any other.
 //! - **A stop is complete when nothing of the unit is alive, its port is free and its socket
 //!   file is gone.** SIGTERM goes
 //!   to the whole unit (`killpg`, plus members outside the group one by one), then after the
@@ -108,6 +112,7 @@ mod adopt;
 mod cgroup;
 mod checks;
 mod error;
+mod limits;
 mod log_limits;
 mod logs;
 mod ports;
@@ -125,6 +130,7 @@ mod unit;
 pub use adopt::AdoptionRecord;
 pub use checks::{Dependency, Liveness, Probe};
 pub use error::{AdoptionMismatch, PortError, SupervisorError};
+pub use limits::ResourceLimits;
 pub use log_limits::LogLimits;
 pub use logs::{LogLine, LogStream};
 pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};

@@ -83,7 +83,7 @@ pub(crate) fn spawn(
         .stderr(Stdio::piped())
         .process_group(0);
     if let Some(cgroup) = &cgroup {
-        join_cgroup_before_exec(&mut cmd, cgroup.procs_file().clone());
+        join_cgroup_before_exec(&mut cmd, cgroup.join_files().to_vec());
     }
     if let Some(listener) = listener {
         cmd.env(LISTEN_FD_VAR, LISTEN_FD.to_string());
@@ -127,22 +127,26 @@ pub(crate) fn spawn(
     })
 }
 
-/// Makes the child move itself into its cgroup between fork and exec.
+/// Makes the child move itself into its cgroups (v2, then the v1 limit cgroups of a hybrid
+/// host) between fork and exec.
 #[allow(unsafe_code)]
-fn join_cgroup_before_exec(cmd: &mut Command, procs_file: std::ffi::CString) {
+fn join_cgroup_before_exec(cmd: &mut Command, procs_files: Vec<std::ffi::CString>) {
     // SAFETY: the closure runs in the forked child, where only async-signal-safe operations are
-    // allowed. It makes exactly three raw system calls (open, write, close) on a path prepared
-    // before the fork; it does not allocate, take locks, or touch state shared with the parent's
-    // other threads. Writing "0" to `cgroup.procs` moves the writing process.
+    // allowed. For each path prepared before the fork it makes exactly three raw system calls
+    // (open, write, close); iterating the captured vector does not allocate, and it takes no
+    // locks and touches no state shared with the parent's other threads. Writing "0" to
+    // `cgroup.procs` (v1 or v2) moves the writing process.
     unsafe {
         cmd.pre_exec(move || {
             use rustix::fs::{Mode, OFlags};
-            let fd = rustix::fs::open(
-                procs_file.as_c_str(),
-                OFlags::WRONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            rustix::io::write(&fd, b"0")?;
+            for procs_file in &procs_files {
+                let fd = rustix::fs::open(
+                    procs_file.as_c_str(),
+                    OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                rustix::io::write(&fd, b"0")?;
+            }
             Ok(())
         });
     }
@@ -247,8 +251,17 @@ impl Instance {
         }
     }
 
-    /// The leader's exit reason if it has exited, without reaping it.
+    /// The leader's exit reason if it has exited, without reaping it. Out of memory when the
+    /// kernel's OOM killer ended any process of this instance.
     fn check_leader_exit(&self) -> Option<ExitReason> {
+        let exit = self.leader_exit_status()?;
+        match self.cgroup.as_ref().and_then(UnitCgroup::out_of_memory) {
+            Some(limit_bytes) => Some(ExitReason::OutOfMemory { limit_bytes }),
+            None => Some(exit),
+        }
+    }
+
+    fn leader_exit_status(&self) -> Option<ExitReason> {
         if self.is_child {
             let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
             match rustix::process::waitid(WaitId::PidFd(self.pidfd.get_ref().as_fd()), options) {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Dependency, Liveness, Probe};
 use crate::error::SupervisorError;
+use crate::limits::ResourceLimits;
 use crate::log_limits::LogLimits;
 use crate::socket::LISTEN_FD_VAR;
 use crate::token::TOKEN_VAR;
@@ -64,6 +65,9 @@ pub struct UnitSpec {
     pub port_timeout: Duration,
     /// Size of the unit's log ring buffer (it survives restarts).
     pub log_limits: LogLimits,
+    /// Memory, process count and CPU weight of each instance, enforced by its cgroup (see
+    /// [`Supervisor::unenforced_limits`](crate::Supervisor::unenforced_limits)). Default: none.
+    pub limits: ResourceLimits,
 }
 
 impl Default for UnitSpec {
@@ -88,6 +92,7 @@ impl Default for UnitSpec {
             dependency_interval: Duration::from_millis(250),
             port_timeout: Duration::from_secs(5),
             log_limits: LogLimits::default(),
+            limits: ResourceLimits::default(),
         }
     }
 }
@@ -114,6 +119,7 @@ impl fmt::Debug for UnitSpec {
             .field("liveness", &self.liveness)
             .field("depends_on", &self.depends_on)
             .field("restart", &self.restart)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }

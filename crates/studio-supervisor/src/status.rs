@@ -81,6 +81,9 @@ pub enum ExitReason {
     Requested,
     /// An adopted leader (not our child, so its exit status is not ours to read) exited.
     Vanished,
+    /// The kernel's OOM killer ended a process of the unit: it reached its memory limit
+    /// ([`crate::ResourceLimits::memory_bytes`]).
+    OutOfMemory { limit_bytes: u64 },
 }
 
 impl fmt::Display for ExitReason {
@@ -96,6 +99,11 @@ impl fmt::Display for ExitReason {
             }
             Self::Requested => f.write_str("stopped on request"),
             Self::Vanished => f.write_str("exited (adopted process; exit status unknown)"),
+            Self::OutOfMemory { limit_bytes } => write!(
+                f,
+                "ran out of memory (limit {})",
+                crate::limits::Bytes(*limit_bytes)
+            ),
         }
     }
 }

@@ -89,7 +89,14 @@ impl Supervisor {
             CgroupMode::At(dir) => CgroupRoot::prepare(Some(dir)),
         };
         let cgroups = match prepared {
-            Ok(root) => Some(root),
+            Ok(root) => {
+                static REPORTED: std::sync::Once = std::sync::Once::new();
+                REPORTED.call_once(|| match root.limits().describe() {
+                    Ok(line) => tracing::info!("{line}"),
+                    Err(line) => tracing::warn!("{line}"),
+                });
+                Some(root)
+            }
             Err(why) => {
                 static WARNED: std::sync::Once = std::sync::Once::new();
                 if config.cgroups != CgroupMode::Disabled {
@@ -121,6 +128,15 @@ impl Supervisor {
     /// Whether units are contained by cgroups (else by process groups only).
     pub fn uses_cgroups(&self) -> bool {
         self.shared.cgroups.is_some()
+    }
+
+    /// The resource limits ([`UnitSpec::limits`]) this host cannot enforce: `memory`, `pids`,
+    /// `cpu` (no cgroup controller for them), or all three without cgroups.
+    pub fn unenforced_limits(&self) -> Vec<&'static str> {
+        match &self.shared.cgroups {
+            Some(root) => root.limits().missing(),
+            None => vec!["memory", "pids", "cpu"],
+        }
     }
 
     /// Registers a unit (stopped; `unit.start()` starts it). Its port, if any, is marked

@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// milliseconds (the latest wins); 0 stores every one.
     #[arg(long, env = "STUDIO_WS_SELECTION_INTERVAL_MS", default_value_t = 100)]
     pub ws_selection_interval_ms: u64,
+    /// Memory of each sandbox's renderer (its whole process tree): bytes or `512MiB`, `1GiB`.
+    /// Over it the kernel kills the renderer: an `error` event, then a crash restart.
+    #[arg(long, env = "STUDIO_SANDBOX_MEMORY", default_value = "1GiB", value_parser = parse_sandbox_memory)]
+    pub sandbox_memory: u64,
+    /// Processes and threads each sandbox's renderer may run at once.
+    #[arg(long, env = "STUDIO_SANDBOX_PIDS", default_value_t = defaults::SANDBOX_PIDS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sandbox_pids: u64,
     /// Crashes tolerated before a sandbox is `failed`.
     #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = defaults::MAX_RESTARTS)]
     pub max_restarts: u32,
@@ -217,6 +224,8 @@ pub async fn start(
     config.default_max_restarts = args.max_restarts;
     config.max_timeout = Duration::from_secs_f64(args.max_timeout_hours * 3600.0);
     config.max_sandboxes = args.max_sandboxes;
+    config.sandbox_memory = args.sandbox_memory;
+    config.sandbox_pids = args.sandbox_pids;
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
     config.npm_cache = args.npm_cache.clone();
@@ -271,6 +280,17 @@ impl Running {
 }
 
 /// `--allow-source`: a pattern error names the pattern and the expected syntax.
+/// `--sandbox-memory`: a size (see [`studio_core::bytes::parse_bytes`]), at least 1 MiB.
+fn parse_sandbox_memory(value: &str) -> Result<u64, String> {
+    let bytes = studio_core::bytes::parse_bytes(value)?;
+    match bytes >= 1 << 20 {
+        true => Ok(bytes),
+        false => Err(format!(
+            "{value:?} is below the smallest memory limit, 1MiB"
+        )),
+    }
+}
+
 fn parse_source_pattern(pattern: &str) -> Result<studio_git::SourcePattern, String> {
     studio_git::SourcePattern::parse(pattern).map_err(|e| e.to_string())
 }

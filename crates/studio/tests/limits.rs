@@ -2,7 +2,9 @@
 //! creates never overshoot, a deleted sandbox frees its slot), `--max-timeout-hours` (422, and a
 //! server whose own default exceeds it does not start), and the WebSocket limits (a message over
 //! 64 KiB is closed with 1009; a flooding client gets `rate_limited` and is disconnected, its
-//! selections are coalesced before they are stored, and other clients keep receiving events).
+//! selections are coalesced before they are stored, and other clients keep receiving events),
+//! and the renderer's memory limit (`--sandbox-memory`: a renderer over it is killed and the
+//! sandbox's `error` event says it ran out of memory; `/readyz` lists limits it cannot enforce).
 
 #![allow(clippy::unwrap_used)]
 
@@ -233,4 +235,117 @@ async fn oversized_and_flooding_websocket_clients_are_refused_and_others_are_not
         .filter(|e| e["type"] == "component-selected")
         .count();
     assert_eq!(relayed, stored.len(), "{watched:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renderer_over_its_memory_limit_fails_with_an_error_event_that_names_memory() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("mem-");
+    // Far below what Node needs to start: every start of the renderer is killed by the kernel.
+    let studio = Studio::start(
+        &ServerConfig::new(&data)
+            .env("STUDIO_SANDBOX_MEMORY", "24MiB")
+            .env("COMPONENT_STUDIO_MAX_RESTARTS", 1),
+    );
+    let api = studio.api();
+    // CI hosts (root, cgroup v1 or v2 controllers) enforce every limit: fail, never skip.
+    let ready = api.get("/readyz").await;
+    assert_eq!(
+        ready.expect(200)["unenforced_limits"],
+        json!([]),
+        "{}",
+        ready.text
+    );
+
+    let refused = api.create(&create_body(&remote.url())).await;
+    assert!(refused.status >= 500, "{}", refused.text);
+    let message = refused.body["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("ran out of memory (limit 24 MiB)"),
+        "the refusal says why: {message}"
+    );
+
+    // The failed sandbox keeps its record, and its `error` event says the same.
+    let list = api.get("/api/v1/sandboxes").await;
+    let sandboxes = list.expect(200)["sandboxes"].as_array().unwrap().clone();
+    assert_eq!(sandboxes.len(), 1, "{}", list.text);
+    assert_eq!(sandboxes[0]["status"], "failed", "{}", list.text);
+    let ws_url = sandboxes[0]["websocket_url"].as_str().unwrap().to_owned();
+    let mut events = WsClient::connect(&format!("{ws_url}?since=0"), None)
+        .await
+        .unwrap();
+    let error = events.next_of("error", WAIT).await;
+    let text = error["payload"]["error"].as_str().unwrap();
+    assert!(text.contains("ran out of memory (limit 24 MiB)"), "{error}");
+}
+
+/// A copy of `studio-template/` whose server allocates without bound (16 MiB at a time, 1 GiB at
+/// most) once `trigger` exists, removing it first: one out-of-memory kill per trigger.
+fn template_that_allocates_on(trigger: &std::path::Path, into: &std::path::Path) {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
+    let copied = std::process::Command::new("cp")
+        .args(["-r", "--no-target-directory"])
+        .arg(&source)
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let _ = std::fs::remove_dir_all(into.join("node_modules"));
+    let hook = format!(
+        r#"
+import {{ existsSync as studioTestExists, unlinkSync as studioTestUnlink }} from "node:fs";
+const studioTestHeld = [];
+setInterval(() => {{
+  if (!studioTestExists({trigger:?})) return;
+  studioTestUnlink({trigger:?});
+  for (let i = 0; i < 64; i++) studioTestHeld.push(Buffer.alloc(16 << 20, 1));
+}}, 50);
+"#,
+        trigger = trigger.to_str().unwrap()
+    );
+    let server = into.join("server.mjs");
+    let mut text = std::fs::read_to_string(&server).unwrap();
+    text.push_str(&hook);
+    std::fs::write(&server, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_renderer_killed_for_memory_is_an_error_event_then_restarts() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("oom-");
+    let trigger = data.path().join("allocate-now");
+    let template = data.path().join("template-that-allocates");
+    template_that_allocates_on(&trigger, &template);
+    let studio = Studio::start(
+        &ServerConfig::new(&data)
+            .env("STUDIO_SANDBOX_MEMORY", "384MiB")
+            .env("COMPONENT_STUDIO_TEMPLATE_DIR", template.display()),
+    );
+    let api = studio.api();
+    let created = api.create_ok(&remote.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap().to_owned();
+    let ws_url = created["websocket_url"].as_str().unwrap().to_owned();
+    let mut events = WsClient::connect(&ws_url, None).await.unwrap();
+
+    std::fs::write(&trigger, "").unwrap();
+    let error = events.next_of("error", WAIT).await;
+    let text = error["payload"]["error"].as_str().unwrap();
+    assert_eq!(
+        text, "the renderer ran out of memory (limit 384 MiB) and was restarted",
+        "{error}"
+    );
+    // Then the normal crash restart: running again, one restart counted.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status = api.status_of(&id).await;
+        if status["status"] == "running" && status["restarts"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not running again: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!trigger.exists(), "the renderer consumed the trigger");
 }

@@ -46,6 +46,9 @@ pub(crate) struct Actor {
     /// counter also counts restarts the actor asked for, and starts at 0 for every new unit (after
     /// a server restart too), so crashes are the increments the actor did not cause itself.
     unit_restarts_seen: u32,
+    /// The unit's restart count when its last out-of-memory kill was announced, so that one kill
+    /// (reported by the supervisor in more than one status) is one `error` event.
+    oom_told: Option<u32>,
     /// When the sandbox is warned about, and torn down for, inactivity.
     clock: InactivityClock,
     announce: Announcer,

@@ -39,6 +39,23 @@ impl Actor {
             self.shared.metrics.renderer_restarted(u64::from(crashes));
             self.save_runtime().await;
         }
+        if phase.status == Some(SandboxStatus::Restarting)
+            && let Some(what) = &phase.out_of_memory
+            && self.oom_told != Some(phase.restarts)
+        {
+            // Told once per crash: the supervisor counts the restart only after the backoff.
+            self.oom_told = Some(phase.restarts);
+            let message = format!("the renderer {what} and was restarted");
+            tracing::warn!(sandbox = %self.id, "{message}");
+            self.announce.error(&message).await;
+        }
+        if matches!(
+            phase.status,
+            Some(SandboxStatus::Running | SandboxStatus::Failed)
+        ) {
+            // The crash is over: the next kill is news even at the same restart count.
+            self.oom_told = None;
+        }
         let next = match phase.status {
             // Transitions the actor itself asked for are announced where they are asked for.
             None => return,
@@ -54,8 +71,12 @@ impl Actor {
         self.set_status(next).await;
         if next == SandboxStatus::Failed {
             let output = self.unit.last_output(20);
+            let last = match &phase.out_of_memory {
+                Some(what) => format!(" (the last time it {what})"),
+                None => String::new(),
+            };
             let message = format!(
-                "the renderer crashed more than {} times; last output:\n{output}",
+                "the renderer crashed more than {} times{last}; last output:\n{output}",
                 self.config.max_restarts
             );
             self.announce.error(&message).await;

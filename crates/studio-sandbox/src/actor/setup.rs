@@ -83,6 +83,7 @@ pub(crate) async fn setup(
         status: SandboxStatus::Starting,
         crash_restarts: 0,
         unit_restarts_seen: 0,
+        oom_told: None,
         announce,
         _slot: slot,
     };
@@ -309,6 +310,7 @@ async fn recover_one(
         status: record.status,
         crash_restarts: record.runtime.restarts,
         unit_restarts_seen: 0,
+        oom_told: None,
         announce,
         _slot: shared.slots.claim_anyway(),
     };

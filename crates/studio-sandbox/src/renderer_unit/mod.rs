@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use studio_core::{SandboxConfig, SandboxId, SandboxStatus};
 use studio_renderer::LaunchSpec;
-use studio_supervisor::{AdoptionRecord, Unit, UnitState, UnitStatus};
+use studio_supervisor::{AdoptionRecord, ExitReason, Unit, UnitState, UnitStatus};
 use tokio::sync::watch;
 
 pub use logs::LogEntry;
@@ -21,12 +21,15 @@ use crate::error::{ErrorKind, ManagerError};
 use crate::shared::Shared;
 
 /// A change of the renderer as the actor sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct UnitPhase {
     /// The sandbox status this unit state stands for, if it stands for one by itself
     /// (stops, starts and restarts the actor asked for are announced by the actor).
     pub status: Option<SandboxStatus>,
     pub restarts: u32,
+    /// Set while the unit restarts (or has failed) after an out-of-memory kill: the supervisor's
+    /// description of it ("ran out of memory (limit 1 GiB)").
+    pub out_of_memory: Option<String>,
 }
 
 /// The sandbox's renderer under the supervisor. `None` inside only when it could not even be
@@ -161,9 +164,17 @@ impl RendererUnit {
             | UnitState::Unhealthy
             | UnitState::Stopped => None,
         };
+        let out_of_memory = match (&status.state, &status.last_exit) {
+            (
+                UnitState::Restarting | UnitState::Failed,
+                Some(exit @ ExitReason::OutOfMemory { .. }),
+            ) => Some(exit.to_string()),
+            _ => None,
+        };
         UnitPhase {
             status: mapped,
             restarts: status.restarts,
+            out_of_memory,
         }
     }
 

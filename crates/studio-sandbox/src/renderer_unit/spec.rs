@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use studio_core::{SandboxConfig, SandboxId};
 use studio_renderer::LaunchSpec;
-use studio_supervisor::{Liveness, Probe, UnitSpec};
+use studio_supervisor::{Liveness, Probe, ResourceLimits, UnitSpec};
 
 use crate::config::ManagerConfig;
 use crate::policy::renderer_restart_policy;
@@ -50,6 +50,11 @@ pub(super) fn unit_spec(
         startup_timeout: config.renderer_startup_timeout,
         liveness: Some(liveness),
         restart: renderer_restart_policy(sandbox.max_restarts),
+        limits: ResourceLimits {
+            memory_bytes: Some(config.sandbox_memory),
+            pids: Some(config.sandbox_pids),
+            cpu_weight: Some(config.sandbox_cpu_weight),
+        },
         ..UnitSpec::default()
     }
 }
@@ -75,5 +80,9 @@ mod tests {
         let probe = Probe::http_unix(&socket, studio_renderer::HEALTH_PATH);
         assert_eq!(spec.readiness, Some(probe.clone()));
         assert_eq!(spec.liveness.map(|l| l.probe), Some(probe));
+        let limits = spec.limits;
+        assert_eq!(limits.memory_bytes, Some(config.sandbox_memory));
+        assert_eq!(limits.pids, Some(config.sandbox_pids));
+        assert_eq!(limits.cpu_weight, Some(config.sandbox_cpu_weight));
     }
 }

@@ -194,17 +194,17 @@ impl Actor {
         }
         let token = token::new_token();
         let cgroup = self.shared.cgroups.as_ref().and_then(|root| {
-            root.create(&self.spec.name, &token)
+            root.create(&self.spec.name, &token, &self.spec.limits)
                 .inspect_err(
                     |e| tracing::warn!(unit = %self.spec.name, "no cgroup for this start: {e}"),
                 )
                 .ok()
         });
-        let cgroup_dir = cgroup.as_ref().map(|c| c.dir().to_owned());
+        let cgroup_dirs = cgroup.as_ref().map(|c| c.dirs()).unwrap_or_default();
         let listener = self.socket.as_ref().map(socket::BoundSocket::fd);
         let instance =
             process::spawn(&self.spec, token, cgroup, &self.logs, listener).map_err(|reason| {
-                if let Some(dir) = &cgroup_dir {
+                for dir in &cgroup_dirs {
                     let _ = std::fs::remove_dir(dir);
                 }
                 SupervisorError::Spawn {
