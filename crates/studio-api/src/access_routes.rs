@@ -18,6 +18,7 @@ use studio_wire::{
 
 use crate::convert::rfc3339;
 use crate::error::ApiError;
+use crate::json::body_read_error;
 use crate::preview_auth::{LINK_PARAM, REDEEM_PATH};
 use crate::state::AppState;
 
@@ -128,20 +129,9 @@ where
                 let mime = v.split(';').next().unwrap_or_default().trim();
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             });
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body is larger than the server's limit",
-                )
-            } else {
-                ApiError::bad_request(
-                    "unreadable_body",
-                    format!("request body could not be read: {e}"),
-                )
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| body_read_error(&e))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }

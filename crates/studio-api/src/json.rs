@@ -4,7 +4,7 @@
 //! failure, including a body that is not JSON, has the wrong types, misses a field, or is too large,
 //! so handlers take [`JsonBody<T>`] instead.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -46,22 +46,27 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "request body must be JSON with `Content-Type: application/json`",
         ),
-        JsonRejection::BytesRejection(e) => {
-            let status = e.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    status,
-                    "payload_too_large",
-                    "request body is larger than the server's limit",
-                )
-            } else {
-                ApiError::bad_request(
-                    "unreadable_body",
-                    format!("request body could not be read: {e}"),
-                )
-            }
-        }
+        JsonRejection::BytesRejection(e) => body_read_error(&e),
         other => ApiError::bad_request("invalid_request", other.body_text()),
+    }
+}
+
+/// A body that could not be read: too large for the server's limit, or broken off. Shared with
+/// every extractor that reads the raw bytes itself (such as the access routes' optional body), so a
+/// body fails the same way whichever extractor reads it.
+pub(crate) fn body_read_error(e: &BytesRejection) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "payload_too_large",
+            "request body is larger than the server's limit",
+        )
+    } else {
+        ApiError::bad_request(
+            "unreadable_body",
+            format!("request body could not be read: {e}"),
+        )
     }
 }
 

@@ -149,6 +149,18 @@ mod tests {
             .is_ok()
     }
 
+    /// A github.com source allowed by the default policy, and a token for it: the setup of the
+    /// tests that follow what `Credentials` answers across repeated and redirected asks.
+    fn github_source_and_token() -> (RepoSource, SecretToken) {
+        let source = RepoSource::parse_allowed(
+            "https://github.com/a/b.git",
+            &SourcePolicy::default(),
+            std::path::Path::new("/nonexistent-data"),
+        )
+        .unwrap();
+        (source, SecretToken::new("ghp_secret").unwrap())
+    }
+
     #[test]
     fn the_token_is_offered_to_the_github_host_only() {
         assert!(answers_with_token(
@@ -175,13 +187,7 @@ mod tests {
 
     #[test]
     fn the_token_is_offered_once() {
-        let source = RepoSource::parse_allowed(
-            "https://github.com/a/b.git",
-            &SourcePolicy::default(),
-            std::path::Path::new("/nonexistent-data"),
-        )
-        .unwrap();
-        let token = SecretToken::new("ghp_secret").unwrap();
+        let (source, token) = github_source_and_token();
         let url = "https://github.com/a/b.git";
         let mut answers = Credentials::new(&source, Some(&token));
         assert!(
@@ -198,13 +204,7 @@ mod tests {
 
     #[test]
     fn a_redirect_to_another_host_gets_no_token() {
-        let source = RepoSource::parse_allowed(
-            "https://github.com/a/b.git",
-            &SourcePolicy::default(),
-            std::path::Path::new("/nonexistent-data"),
-        )
-        .unwrap();
-        let token = SecretToken::new("ghp_secret").unwrap();
+        let (source, token) = github_source_and_token();
         let mut answers = Credentials::new(&source, Some(&token));
         let asked = answers.answer(
             "https://attacker.example/a/b.git/info/refs",

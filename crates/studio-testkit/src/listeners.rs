@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::procs::{all_pids, parent_of};
+use crate::procs::{all_pids, fd_targets, parent_of, socket_links, tcp_sockets};
 
 /// `pid` and every live descendant of it.
 pub fn process_tree(pid: u32) -> BTreeSet<u32> {
@@ -24,42 +24,21 @@ pub fn process_tree(pid: u32) -> BTreeSet<u32> {
 
 /// Inodes of every TCP socket in state LISTEN (`0A`), v4 and v6, any address and port.
 pub fn tcp_listen_inodes() -> BTreeSet<u64> {
-    let mut inodes = BTreeSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            if let (Some(&"0A"), Some(inode)) = (fields.get(3), fields.get(9))
-                && let Ok(inode) = inode.parse()
-            {
-                inodes.insert(inode);
-            }
-        }
-    }
-    inodes
+    tcp_sockets()
+        .into_iter()
+        .filter(|s| s.listening)
+        .map(|s| s.inode)
+        .collect()
 }
 
 /// The TCP listening sockets each of `pids` has open, as `(pid, "socket:[inode]")`.
 pub fn tcp_listeners_of(pids: &BTreeSet<u32>) -> Vec<(u32, String)> {
-    let targets: BTreeSet<String> = tcp_listen_inodes()
-        .iter()
-        .map(|inode| format!("socket:[{inode}]"))
-        .collect();
-    let mut found = Vec::new();
-    for &pid in pids {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                let target = target.to_string_lossy().into_owned();
-                if targets.contains(&target) {
-                    found.push((pid, target));
-                }
-            }
-        }
-    }
-    found
+    let targets = &socket_links(&tcp_listen_inodes());
+    pids.iter()
+        .flat_map(|&pid| {
+            fd_targets(pid)
+                .filter(move |target| targets.contains(target))
+                .map(move |target| (pid, target))
+        })
+        .collect()
 }

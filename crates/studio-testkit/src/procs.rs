@@ -79,28 +79,28 @@ pub fn signal_group(pgid: u32, signal: Signal) {
 
 /// PIDs of the processes holding a LISTEN socket on `port` (127.0.0.1 or any address, v4 or v6).
 pub fn listening_pids(port: u16) -> BTreeSet<u32> {
-    let inodes = listen_inodes(port);
-    if inodes.is_empty() {
-        return BTreeSet::new();
-    }
-    let targets: BTreeSet<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
-    all_pids()
+    let inodes: BTreeSet<u64> = tcp_sockets()
         .into_iter()
-        .filter(|pid| {
-            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-                return false;
-            };
-            fds.flatten().any(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_ok_and(|target| targets.contains(&*target.to_string_lossy()))
-            })
-        })
-        .collect()
+        .filter(|s| s.listening && s.local_port == Some(port))
+        .map(|s| s.inode)
+        .collect();
+    socket_holders(&inodes)
 }
 
-/// Inodes of LISTEN sockets (state `0A`) on `port` in `/proc/net/tcp` and `/proc/net/tcp6`.
-fn listen_inodes(port: u16) -> BTreeSet<u64> {
-    let mut inodes = BTreeSet::new();
+/// One socket row of `/proc/net/tcp` or `/proc/net/tcp6`.
+pub(crate) struct TcpSocket {
+    /// The local port, when the `local_address` field parses.
+    pub(crate) local_port: Option<u16>,
+    /// State `0A`: LISTEN.
+    pub(crate) listening: bool,
+    pub(crate) inode: u64,
+}
+
+/// Every TCP socket, v4 and v6, read from `/proc/net/tcp{,6}`: shared by the port lookups here and
+/// [`crate::listeners`] so the table format is parsed in one place. A table that cannot be read,
+/// and a row without a numeric inode, contribute nothing.
+pub(crate) fn tcp_sockets() -> Vec<TcpSocket> {
+    let mut sockets = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
@@ -112,18 +112,49 @@ fn listen_inodes(port: u16) -> BTreeSet<u64> {
             else {
                 continue;
             };
+            let Ok(inode) = inode.parse() else {
+                continue;
+            };
             let local_port = local
                 .rsplit_once(':')
                 .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port)
-                && *state == "0A"
-                && let Ok(inode) = inode.parse()
-            {
-                inodes.insert(inode);
-            }
+            sockets.push(TcpSocket {
+                local_port,
+                listening: *state == "0A",
+                inode,
+            });
         }
     }
-    inodes
+    sockets
+}
+
+/// `socket:[<inode>]` for each of `inodes`: how a `/proc/<pid>/fd/*` link names a socket.
+pub(crate) fn socket_links(inodes: &BTreeSet<u64>) -> BTreeSet<String> {
+    inodes.iter().map(|i| format!("socket:[{i}]")).collect()
+}
+
+/// Where each open descriptor of `pid` points (the `/proc/<pid>/fd/*` link targets, such as
+/// `socket:[123]`); nothing when the process is gone or its descriptors are unreadable.
+pub(crate) fn fd_targets(pid: u32) -> impl Iterator<Item = String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+}
+
+/// PIDs of every process holding one of the sockets `inodes` open: the one scan of `/proc/*/fd`
+/// that TCP ports ([`listening_pids`]) and Unix sockets ([`crate::unix_listeners`]) share.
+pub(crate) fn socket_holders(inodes: &BTreeSet<u64>) -> BTreeSet<u32> {
+    if inodes.is_empty() {
+        return BTreeSet::new();
+    }
+    let targets = socket_links(inodes);
+    all_pids()
+        .into_iter()
+        .filter(|&pid| fd_targets(pid).any(|target| targets.contains(&target)))
+        .collect()
 }
 
 /// Whether a connection to `127.0.0.1:port` is refused (nothing listens).

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::procs::all_pids;
+use crate::procs::socket_holders;
 
 /// `<data_dir>/run/<hex>.sock`: where the renderer of sandbox `id` (`sb_<hex>`) serves.
 pub fn renderer_socket(data_dir: &Path, id: &str) -> PathBuf {
@@ -34,23 +34,7 @@ fn listening_inodes(path: &Path) -> BTreeSet<u64> {
 /// PIDs of the processes holding the listening socket bound at `path` (none once nothing serves
 /// there).
 pub fn socket_owners(path: &Path) -> BTreeSet<u32> {
-    let inodes = listening_inodes(path);
-    if inodes.is_empty() {
-        return BTreeSet::new();
-    }
-    let targets: BTreeSet<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
-    all_pids()
-        .into_iter()
-        .filter(|pid| {
-            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-                return false;
-            };
-            fds.flatten().any(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_ok_and(|target| targets.contains(&*target.to_string_lossy()))
-            })
-        })
-        .collect()
+    socket_holders(&listening_inodes(path))
 }
 
 /// [`socket_owners`] without `server` (the process that bound the socket may keep its copy).

@@ -97,13 +97,7 @@ async fn the_api_token_guards_rest_and_websocket_but_not_the_service_endpoints()
     // With a token set, the preview itself needs the cookie of a one-time link
     // (tests/preview_access.rs has the details).
     let renderer_url = body["renderer_url"].as_str().unwrap();
-    let link = authorized
-        .post(&format!("/api/v1/sandboxes/{id}/preview-link"), &json!({}))
-        .await
-        .expect(200)["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = authorized.preview_link_ok(id).await;
     let redirect = door::get(&link).await.unwrap();
     assert_eq!(redirect.status, 303, "{}", redirect.text);
     let cookie = redirect.headers["set-cookie"]

@@ -89,13 +89,7 @@ async fn an_iframe_on_another_origin_shows_the_live_preview_with_a_link() {
     let created = api.create_ok(&remote.url()).await;
     let id = created["sandbox_id"].as_str().unwrap();
     let preview_url = created["renderer_url"].as_str().unwrap().to_owned();
-    let link = api
-        .post(&format!("/api/v1/sandboxes/{id}/preview-link"), &json!({}))
-        .await
-        .expect(200)["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = api.preview_link_ok(id).await;
     assert!(link.starts_with(&preview_url), "{link} is on {preview_url}");
 
     let tool = serve_page(format!(

@@ -95,13 +95,7 @@ pub(crate) async fn forward(
         ));
         let (mut parts, _) = response.into_parts();
         let upgrade_to = parts.headers.get(header::UPGRADE).cloned();
-        strip_hop_by_hop(&mut parts.headers);
-        if let Some(protocol) = upgrade_to {
-            parts.headers.insert(header::UPGRADE, protocol);
-            parts
-                .headers
-                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        }
+        strip_hop_by_hop_keeping_upgrade(&mut parts.headers, upgrade_to);
         return Ok(Response::from_parts(parts, Body::empty()));
     }
 
@@ -131,13 +125,7 @@ fn upstream_request(request: Request, metrics: &PreviewMetrics) -> Request {
     let upgrade_to = is_upgrade(&parts.headers)
         .then(|| parts.headers.get(header::UPGRADE).cloned())
         .flatten();
-    strip_hop_by_hop(&mut parts.headers);
-    if let Some(protocol) = upgrade_to {
-        parts.headers.insert(header::UPGRADE, protocol);
-        parts
-            .headers
-            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    }
+    strip_hop_by_hop_keeping_upgrade(&mut parts.headers, upgrade_to);
     // An HTTP/2 client (or an absolute-form target) names the host in the URI only.
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     if let Some(authority) = &authority
@@ -207,6 +195,17 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(name);
     }
     headers.remove(header::UPGRADE);
+}
+
+/// [`strip_hop_by_hop`], then for an upgrade (`upgrade_to` is the `Upgrade` value read before
+/// stripping) puts back `Upgrade: <protocol>` and `Connection: upgrade`: the only hop-by-hop
+/// headers an upgrade needs, on the request to the renderer and on its 101 answer alike.
+fn strip_hop_by_hop_keeping_upgrade(headers: &mut HeaderMap, upgrade_to: Option<HeaderValue>) {
+    strip_hop_by_hop(headers);
+    if let Some(protocol) = upgrade_to {
+        headers.insert(header::UPGRADE, protocol);
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
 }
 
 /// The tokens of every `Connection` header, lower case.

@@ -160,6 +160,17 @@ impl Api {
         self.sandbox(id).await.expect(200).clone()
     }
 
+    /// Asks for a one-time preview link to sandbox `id` and asserts 200; returns the link's URL.
+    /// (tests/preview_access.rs checks the rest of the answer.)
+    pub async fn preview_link_ok(&self, id: &str) -> String {
+        self.post(&format!("/api/v1/sandboxes/{id}/preview-link"), &json!({}))
+            .await
+            .expect(200)["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn write_file(
         &self,
         id: &str,
