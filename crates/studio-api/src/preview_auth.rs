@@ -12,8 +12,6 @@
 //! stops, is deleted, finalized or expires first (the manager's preview epoch). Signing, nonces
 //! and revocation are `studio_sandbox`'s (`access`); this module speaks HTTP.
 
-use std::future::Future;
-
 use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -30,35 +28,27 @@ pub(crate) const LINK_PARAM: &str = "t";
 /// Name of the preview cookie (host-only: each preview host has its own).
 pub(crate) const COOKIE_NAME: &str = "studio_preview";
 
-/// `Ok` when `request` may reach the preview of `id`; otherwise the answer to send instead.
-///
-/// The cookies are copied out before anything is awaited, so the future holds no `&Request`
-/// (a request body is not `Sync`: a reference to it would make the future not `Send`).
-pub(crate) fn authorize<'a>(
-    state: &'a AppState,
-    id: &'a SandboxId,
+/// The answer to send instead when `request` may not reach the preview of `id`, whose current
+/// preview epoch is `epoch` (read by the door with the sandbox's status, so checking a cookie
+/// costs no store read); `None` when it may.
+pub(crate) fn refusal(
+    state: &AppState,
+    id: &SandboxId,
+    epoch: u64,
     request: &Request,
-) -> impl Future<Output = Result<(), Response>> + Send + 'a {
-    let cookies: Vec<String> = cookie_values(request.headers(), COOKIE_NAME)
-        .map(str::to_owned)
-        .collect();
-    async move {
-        if !state.manager.preview_access_required() {
-            return Ok(());
-        }
-        for value in &cookies {
-            match state.manager.preview_cookie_valid(id, value).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(e) => return Err(unavailable(&e.message)),
-            }
-        }
-        Err(locked(
+) -> Option<Response> {
+    if !state.manager.preview_access_required() {
+        return None;
+    }
+    let valid = cookie_values(request.headers(), COOKIE_NAME)
+        .any(|value| state.manager.preview_cookie_matches(id, value, epoch));
+    (!valid).then(|| {
+        locked(
             id,
             "This browser has no valid preview cookie for this sandbox (none yet, expired, or \
              revoked when the sandbox stopped).",
-        ))
-    }
+        )
+    })
 }
 
 /// Answers a request for [`REDEEM_PATH`] on the preview host of `id`.

@@ -51,7 +51,7 @@ pub use config::{ManagerConfig, PublicUrls};
 pub use error::{ErrorKind, ManagerError};
 pub use manager::Manager;
 pub use metrics::PreviewMetrics;
-pub use preview::PreviewUnavailable;
+pub use preview::{PreviewTarget, PreviewUnavailable};
 pub use renderer_unit::LogEntry;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
 pub use snapshot::SandboxSnapshot;

@@ -2,7 +2,8 @@
 //! and the door's counters.
 //!
 //! A lookup reads the store, like every other read: the store is never older than anything a
-//! client has heard, and a busy actor never delays a page's requests.
+//! client has heard, and a busy actor never delays a page's requests. It is one small read per
+//! preview request (status and preview epoch together), since every module Vite serves is one.
 
 use std::path::PathBuf;
 
@@ -23,29 +24,45 @@ pub enum PreviewUnavailable {
     NotRunning {
         id: SandboxId,
         status: SandboxStatus,
+        /// Its preview epoch: access is checked before a visitor learns the status.
+        epoch: u64,
     },
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] ManagerError),
 }
 
+/// Where a running sandbox's preview is served, and the preview epoch its cookies must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewTarget {
+    pub socket: PathBuf,
+    pub epoch: u64,
+}
+
 impl Manager {
-    /// The Unix socket the renderer of `id` serves on, if the sandbox exists and is running.
-    pub async fn preview_socket(&self, id: &SandboxId) -> Result<PathBuf, PreviewUnavailable> {
-        let record = self
+    /// The renderer socket of `id` and its preview epoch, if the sandbox exists and is running.
+    pub async fn preview_target(
+        &self,
+        id: &SandboxId,
+    ) -> Result<PreviewTarget, PreviewUnavailable> {
+        let gate = self
             .shared
             .store
-            .get_sandbox(id)
+            .preview_gate(id)
             .await
             .map_err(ManagerError::from)?
             .ok_or_else(|| PreviewUnavailable::Unknown(id.clone()))?;
-        if record.status != SandboxStatus::Running {
+        if gate.status != SandboxStatus::Running {
             return Err(PreviewUnavailable::NotRunning {
                 id: id.clone(),
-                status: record.status,
+                status: gate.status,
+                epoch: gate.epoch,
             });
         }
-        Ok(self.shared.config.renderer_socket(id))
+        Ok(PreviewTarget {
+            socket: self.shared.config.renderer_socket(id),
+            epoch: gate.epoch,
+        })
     }
 
     /// The front door's counters (rendered with the rest at `/metrics`).

@@ -4,7 +4,7 @@ use studio_core::SandboxId;
 use time::OffsetDateTime;
 
 use crate::error::{Result, corrupt};
-use crate::model::SandboxToken;
+use crate::model::{PreviewGate, SandboxToken};
 
 /// The columns of `sandbox_tokens` a [`TokenRow`] reads (never the hash).
 macro_rules! token_columns {
@@ -41,4 +41,12 @@ impl TryFrom<TokenRow> for SandboxToken {
 /// A stored epoch back to the domain's unsigned counter.
 pub(crate) fn epoch(value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|e| corrupt("preview epoch", e))
+}
+
+/// A `(status, preview_epoch)` row of `sandboxes` as both databases return it.
+pub(crate) fn preview_gate((status, epoch): (String, i64)) -> Result<PreviewGate> {
+    Ok(PreviewGate {
+        status: status.parse().map_err(|e| corrupt("sandbox status", e))?,
+        epoch: self::epoch(epoch)?,
+    })
 }

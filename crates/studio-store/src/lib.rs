@@ -48,7 +48,7 @@ pub use model::{
     MigrationInfo, MigrationReport, NewSandbox, PullRequest, RuntimeState, SandboxFilter,
     SandboxRecord, StoredCommit,
 };
-pub use model::{NewSandboxToken, SandboxToken};
+pub use model::{NewSandboxToken, PreviewGate, SandboxToken};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

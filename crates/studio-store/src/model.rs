@@ -139,3 +139,11 @@ pub struct SandboxToken {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
+
+/// What the front door needs of a sandbox on every preview request, in one read: whether it is
+/// running, and the preview epoch its cookies must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviewGate {
+    pub status: SandboxStatus,
+    pub epoch: u64,
+}

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::model::{
     NewSandbox, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
 };
-use crate::model::{NewSandboxToken, SandboxToken};
+use crate::model::{NewSandboxToken, PreviewGate, SandboxToken};
 use crate::url::Backend;
 
 /// Studio's durable state.
@@ -92,6 +92,10 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// The sandbox's preview epoch (carried by its preview cookies), `None` if there is no sandbox.
     async fn preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>>;
+
+    /// The sandbox's status and preview epoch in one read (the front door asks on every preview
+    /// request), `None` if there is no sandbox.
+    async fn preview_gate(&self, id: &SandboxId) -> Result<Option<PreviewGate>>;
 
     /// Increments the preview epoch, revoking every preview cookie issued before; returns the new
     /// one. Fails with `SandboxNotFound` when there is no sandbox.

@@ -10,7 +10,7 @@
 //! A preview request passes, in order: Studio's internal paths (`/__studio/*`: 404), the header
 //! size limit (431), the sandbox lookup (unknown: 404), the one-time preview link
 //! ([`crate::preview_auth::redeem`]) or the preview's access check
-//! ([`crate::preview_auth::authorize`]), the sandbox's status (not running: 503), then the
+//! ([`crate::preview_auth::refusal`]), the sandbox's status (not running: 503), then the
 //! sandbox's share of the door ([`gate`], 429). The door adds no CORS headers: each preview is an
 //! origin of its own and the renderer decides. Every refusal is a short text page ([`pages`]),
 //! counted by reason in `/metrics`.
@@ -108,19 +108,26 @@ impl Door {
         if head_bytes(&request) > inner.limits.max_header_bytes {
             return Err(Refusal::headers_too_large(inner.limits.max_header_bytes));
         }
-        let socket = inner.state.manager.preview_socket(id).await;
-        if let Err(PreviewUnavailable::Unknown(_)) = &socket {
-            return Err(Refusal::unknown_sandbox(id));
-        }
+        // One store read answers existence, status and the cookie's epoch.
+        let target = inner.state.manager.preview_target(id).await;
+        let epoch = match &target {
+            Ok(target) => target.epoch,
+            Err(PreviewUnavailable::NotRunning { epoch, .. }) => *epoch,
+            Err(PreviewUnavailable::Unknown(_)) => return Err(Refusal::unknown_sandbox(id)),
+            Err(e) => {
+                tracing::warn!(sandbox = %id, "preview lookup failed: {e}");
+                return Err(Refusal::internal());
+            }
+        };
         if request.uri().path() == preview_auth::REDEEM_PATH {
             return Ok(preview_auth::redeem(&inner.state, id, request).await);
         }
-        if let Err(answer) = preview_auth::authorize(&inner.state, id, &request).await {
+        if let Some(answer) = preview_auth::refusal(&inner.state, id, epoch, &request) {
             inner.metrics.refused("unauthorized");
             return Ok(answer);
         }
-        let socket = match socket {
-            Ok(socket) => socket,
+        let socket = match target {
+            Ok(target) => target.socket,
             Err(PreviewUnavailable::NotRunning { status, .. }) => {
                 return Err(Refusal::not_running(id, status.as_str()));
             }

@@ -123,12 +123,17 @@ impl Manager {
         id: &SandboxId,
         value: &str,
     ) -> Result<bool, ManagerError> {
+        Ok(match self.shared.store.preview_epoch(id).await? {
+            Some(epoch) => self.preview_cookie_matches(id, value, epoch),
+            None => false,
+        })
+    }
+
+    /// Whether `value` is a valid, unexpired preview cookie of sandbox `id` issued at the
+    /// sandbox's current preview `epoch` (the front door read it with the sandbox's status).
+    /// Stop, delete, finalize and expiry move the epoch on: older cookies stop working.
+    pub fn preview_cookie_matches(&self, id: &SandboxId, value: &str, epoch: u64) -> bool {
         let now = unix(OffsetDateTime::now_utc());
-        let Ok(epoch) = signing::open_cookie(self.shared.preview_key.bytes(), id, value, now)
-        else {
-            return Ok(false);
-        };
-        // Stop, delete, finalize and expiry move the epoch on: older cookies stop working.
-        Ok(self.shared.store.preview_epoch(id).await? == Some(epoch))
+        signing::open_cookie(self.shared.preview_key.bytes(), id, value, now) == Ok(epoch)
     }
 }

@@ -7,17 +7,21 @@ use time::OffsetDateTime;
 use super::{SqliteStore, ts};
 use crate::access_rows::{self, TokenRow, token_columns};
 use crate::error::{Result, StoreError, for_sandbox};
-use crate::model::{NewSandboxToken, SandboxToken};
+use crate::model::{NewSandboxToken, PreviewGate, SandboxToken};
 use crate::rows;
 
 impl SqliteStore {
     pub(super) async fn read_preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>> {
-        let epoch: Option<i64> =
-            sqlx::query_scalar("SELECT preview_epoch FROM sandboxes WHERE id = $1")
+        Ok(self.read_preview_gate(id).await?.map(|gate| gate.epoch))
+    }
+
+    pub(super) async fn read_preview_gate(&self, id: &SandboxId) -> Result<Option<PreviewGate>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, preview_epoch FROM sandboxes WHERE id = $1")
                 .bind(id.to_string())
                 .fetch_optional(&self.reader)
                 .await?;
-        epoch.map(access_rows::epoch).transpose()
+        row.map(access_rows::preview_gate).transpose()
     }
 
     pub(super) async fn increment_preview_epoch(&self, id: &SandboxId) -> Result<u64> {

@@ -12,7 +12,7 @@ use crate::error::{Result, StoreError, constraint_violation, for_sandbox};
 use crate::model::{
     NewSandbox, PullRequest, RuntimeState, SandboxFilter, SandboxRecord, StoredCommit,
 };
-use crate::model::{NewSandboxToken, SandboxToken};
+use crate::model::{NewSandboxToken, PreviewGate, SandboxToken};
 use crate::rows::{
     self, CommitRow, EventRow, SandboxParams, SandboxRow, commit_columns, event_columns,
     sandbox_columns,
@@ -253,6 +253,10 @@ impl Store for SqliteStore {
 
     async fn preview_epoch(&self, id: &SandboxId) -> Result<Option<u64>> {
         self.read_preview_epoch(id).await
+    }
+
+    async fn preview_gate(&self, id: &SandboxId) -> Result<Option<PreviewGate>> {
+        self.read_preview_gate(id).await
     }
 
     async fn bump_preview_epoch(&self, id: &SandboxId) -> Result<u64> {
