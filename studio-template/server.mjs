@@ -13,6 +13,17 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { createServer } from "vite";
 
+// Studio reads this process's output through pipes. If the server is killed, those pipes lose
+// their reader until the next server adopts the renderer; a write then fails with EPIPE, which
+// Node turns into an uncaught error that would end a renderer that should keep serving. The lines
+// written in that window are lost; the renderer is not. (Here, not in vite.config.mjs: Vite
+// re-imports its config on every config change, which would add these listeners again each time.)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 const fd = Number(process.env.STUDIO_LISTEN_FD);
 if (!Number.isInteger(fd) || fd < 3) {
   console.error("studio: STUDIO_LISTEN_FD must name the inherited listening socket (e.g. 3)");

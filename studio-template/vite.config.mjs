@@ -15,16 +15,6 @@ import { resolve as resolvePath } from "node:path";
 import { depsSeed } from "./deps-seed.mjs";
 import { lateWrites } from "./late-writes.mjs";
 
-// Studio reads this process's output through pipes. If the server is killed, those pipes lose
-// their reader until the next server adopts the renderer; a write then fails with EPIPE, which
-// Node turns into an uncaught error that would end a renderer that should keep serving. The lines
-// written in that window are lost; the renderer is not.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (error) => {
-    if (error.code !== "EPIPE") throw error;
-  });
-}
-
 const readJson = (name) => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8"));
 const settings = readJson("./settings.json");
 const warmup = readJson("./warmup.json");

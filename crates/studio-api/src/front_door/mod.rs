@@ -109,15 +109,20 @@ impl Door {
             return Err(Refusal::headers_too_large(inner.limits.max_header_bytes));
         }
         // One store read answers existence, status and the cookie's epoch.
-        let target = inner.state.manager.preview_target(id).await;
-        let epoch = match &target {
-            Ok(target) => target.epoch,
-            Err(PreviewUnavailable::NotRunning { epoch, .. }) => *epoch,
+        // A sandbox that is not running still has an epoch: access is checked before a visitor
+        // learns its status.
+        let target = match inner.state.manager.preview_target(id).await {
+            Ok(target) => Ok(target),
+            Err(PreviewUnavailable::NotRunning { status, epoch, .. }) => Err((status, epoch)),
             Err(PreviewUnavailable::Unknown(_)) => return Err(Refusal::unknown_sandbox(id)),
             Err(e) => {
                 tracing::warn!(sandbox = %id, "preview lookup failed: {e}");
                 return Err(Refusal::internal());
             }
+        };
+        let epoch = match &target {
+            Ok(target) => target.epoch,
+            Err((_, epoch)) => *epoch,
         };
         if request.uri().path() == preview_auth::REDEEM_PATH {
             return Ok(preview_auth::redeem(&inner.state, id, request).await);
@@ -126,16 +131,9 @@ impl Door {
             inner.metrics.refused("unauthorized");
             return Ok(answer);
         }
-        let socket = match target {
-            Ok(target) => target.socket,
-            Err(PreviewUnavailable::NotRunning { status, .. }) => {
-                return Err(Refusal::not_running(id, status.as_str()));
-            }
-            Err(e) => {
-                tracing::warn!(sandbox = %id, "preview lookup failed: {e}");
-                return Err(Refusal::internal());
-            }
-        };
+        let socket = target
+            .map_err(|(status, _)| Refusal::not_running(id, status.as_str()))?
+            .socket;
         let websocket = proxy::is_upgrade(request.headers());
         let pass = inner.gate.enter(id, websocket).map_err(|full| match full {
             Full::Requests => Refusal::too_many_requests(inner.limits.max_requests_per_sandbox),
