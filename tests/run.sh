@@ -10,13 +10,13 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-export STUDIO_TEST_RUN_DIR="$root/tests/.run"
 # Each test server keeps its renderers' Unix sockets under its data dir in this run dir, and a
-# socket path has at most 107 bytes: wherever the checkout lies, keep the run dir's path short.
-if [ ${#STUDIO_TEST_RUN_DIR} -gt 40 ]; then
-  STUDIO_TEST_RUN_DIR="/tmp/studio-run-$(printf %s "$root" | sha256sum | cut -c1-8)"
-fi
+# socket path has at most 107 bytes: wherever the checkout lies, the run dir's path is short. It
+# is also below /tmp, whose every parent the jail's user (studio-sandbox) can search: a jail
+# binds paths of the data dir, and a checkout below a private home directory would refuse that.
+export STUDIO_TEST_RUN_DIR="/tmp/studio-run-$(printf %s "$root" | sha256sum | cut -c1-8)"
 mkdir -p "$STUDIO_TEST_RUN_DIR"
+chmod 755 "$STUDIO_TEST_RUN_DIR"
 
 step() { printf '\n==> %s\n' "$*"; }
 

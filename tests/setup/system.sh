@@ -5,6 +5,8 @@
 #   libssl-dev, pkg-config, cmake   libgit2's https/ssh transports
 #   git             the CLI the git tests use to verify what git2 wrote
 #   nodejs, npm     Vite and the test tooling (if the machine has none)
+#   bubblewrap      the jail every renderer and npm install runs in
+# and the `studio-sandbox` system user jailed processes run as (Studio runs as root in CI).
 set -euo pipefail
 
 need=()
@@ -18,6 +20,13 @@ have_cmd pkg-config || need+=(pkg-config)
 have_cmd git || need+=(git)
 have_cmd node || need+=(nodejs npm)
 have_cmd python3 || need+=(python3)
+have_cmd bwrap || need+=(bubblewrap)
+
+# The user renderers and npm run as in their jail: a system user with no home and no shell.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd studio-sandbox >/dev/null; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin studio-sandbox
+  echo "created the system user studio-sandbox"
+fi
 
 # Each Vite renderer (and each Chromium) holds inotify instances; Debian's default of 128 per user
 # runs out when the suite runs many renderers in parallel, and a Vite whose watcher cannot start

@@ -30,6 +30,11 @@ pub const MAX_TIMEOUT_HOURS: f64 = 24.0;
 /// (`STUDIO_MAX_SANDBOXES`).
 pub const MAX_SANDBOXES: usize = 100;
 
+/// npm installs running at once, server-wide (`STUDIO_MAX_INSTALLS`); more wait for a slot. An
+/// install takes a core and a few hundred MB: a burst of creates for new repositories must not
+/// take the machine from the renderers already serving.
+pub const MAX_INSTALLS: usize = 2;
+
 /// Memory one sandbox's renderer (its whole process tree) may use, in bytes; over it the kernel
 /// kills it and the sandbox gets an `error` event (`STUDIO_SANDBOX_MEMORY`, default 1 GiB).
 pub const SANDBOX_MEMORY_BYTES: u64 = 1 << 30;

@@ -37,10 +37,15 @@ pub(crate) fn seed_dir(
     renderer_root: &Path,
     template_dir: &Path,
     deps_key: &str,
+    repository: &str,
 ) -> Result<PathBuf, RendererError> {
     let mut hasher = Sha256::new();
     hash_tree(template_dir, template_dir, &mut hasher)?;
     hasher.update(deps_key.as_bytes());
+    // A seed is what a renderer wrote, and a renderer runs the repository's code: it may be
+    // shared only with sandboxes of the same repository, which could run that code anyway.
+    hasher.update([0]);
+    hasher.update(repository.as_bytes());
     let key: String = hasher
         .finalize()
         .iter()
@@ -118,7 +123,7 @@ fn publish(seed: &Path, checkout: &Path) -> Result<(), RendererError> {
     let deps = checkout.join(crate::STUDIO_DIR).join(".vite/deps");
     let metadata_path = deps.join("_metadata.json");
     let read_metadata =
-        || fs::read(&metadata_path).map_err(RendererError::io("read", &metadata_path));
+        || read_regular(&metadata_path).map_err(RendererError::io("read", &metadata_path));
     let before = read_metadata()?;
     let metadata: serde_json::Value = serde_json::from_slice(&before)
         .map_err(|e| RendererError::Task(format!("{}: {e}", metadata_path.display())))?;
@@ -157,15 +162,36 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), RendererError> {
     for entry in fs::read_dir(from).map_err(RendererError::io("list", from))? {
         let entry = entry.map_err(RendererError::io("list", from))?;
         let (source, dest) = (entry.path(), to.join(entry.file_name()));
-        if entry
+        // `file_type` does not follow symlinks. The source was written by a renderer, which runs
+        // the repository's code: a symlink or device planted there is never followed (copying
+        // as root would read whatever it points to into a seed), only regular files and
+        // directories are copied.
+        let file_type = entry
             .file_type()
-            .map_err(RendererError::io("inspect", &source))?
-            .is_dir()
-        {
+            .map_err(RendererError::io("inspect", &source))?;
+        if file_type.is_dir() {
             copy_tree(&source, &dest)?;
-        } else {
-            fs::copy(&source, &dest).map_err(RendererError::io("copy", &dest))?;
+        } else if file_type.is_file() {
+            let content = read_regular(&source).map_err(RendererError::io("read", &source))?;
+            fs::write(&dest, content).map_err(RendererError::io("copy", &dest))?;
         }
     }
     Ok(())
+}
+
+/// Reads `path` if it is a regular file, without following a symlink even if one replaced the
+/// file since it was listed (`O_NOFOLLOW`, then a check of what was opened).
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut content = Vec::new();
+    file.read_to_end(&mut content)?;
+    Ok(content)
 }

@@ -37,6 +37,10 @@ pub enum RendererError {
     #[error("the repository's dependencies do not include {package} (add it to package.json)")]
     MissingPackage { package: &'static str },
 
+    /// The jail could not be prepared for a renderer or an install (ownership of its paths).
+    #[error("the sandbox jail: {0}")]
+    Jail(#[from] studio_jail::JailError),
+
     /// The template directory lacks a file the renderer needs.
     #[error("renderer template {dir} is incomplete: {missing} is missing")]
     Template { dir: PathBuf, missing: &'static str },

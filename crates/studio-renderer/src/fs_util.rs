@@ -100,3 +100,8 @@ pub(crate) fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
                 .unwrap_or(false)
         })
 }
+
+/// The `node` renderers run with: the first on Studio's `PATH`.
+pub fn node_program() -> Result<std::path::PathBuf, RendererError> {
+    find_on_path("node").ok_or(RendererError::ToolNotFound("node"))
+}

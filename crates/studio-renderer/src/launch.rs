@@ -23,6 +23,25 @@ pub struct LaunchSpec {
     pub env: BTreeMap<String, String>,
     /// The checkout (Vite's root).
     pub cwd: PathBuf,
+    /// The host user to run as (the jail's), if not the server's own.
+    pub run_as: Option<studio_jail::Identity>,
+}
+
+impl LaunchSpec {
+    /// The same command inside `jail`: `bwrap … -- node …`, with a private `HOME` and `/tmp`.
+    pub(crate) fn jailed(self, jail: &studio_jail::Jail, spec: &studio_jail::JailSpec) -> Self {
+        let (program, args) = jail.command(spec, &self.program, &self.args);
+        let mut env = self.env;
+        env.insert("HOME".to_owned(), studio_jail::JAIL_HOME.to_owned());
+        env.insert("TMPDIR".to_owned(), "/tmp".to_owned());
+        Self {
+            program,
+            args,
+            env,
+            cwd: self.cwd,
+            run_as: jail.run_as(),
+        }
+    }
 }
 
 /// Node's heap settings and mimalloc's (Rolldown's allocator) that bring an idle Vite from about
@@ -61,5 +80,6 @@ pub(crate) fn launch_spec(node: &Path, checkout: &str, memory_tuning: bool) -> L
         args,
         env,
         cwd: PathBuf::from(checkout),
+        run_as: None,
     }
 }

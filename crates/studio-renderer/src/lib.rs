@@ -65,15 +65,18 @@ mod error;
 mod fingerprint;
 mod fs_util;
 mod generate;
+mod jail;
 mod launch;
 mod link;
 mod npm;
 mod prepare;
+pub mod registry_proxy;
 mod settings;
 mod store;
 mod write_effect;
 
 pub use error::RendererError;
+pub use fs_util::node_program;
 pub use launch::{HEALTH_PATH, LaunchSpec};
 pub use prepare::{PrepareReport, Prepared, Renderer, RendererConfig, SandboxSpec};
 pub use settings::{RendererOverrides, RendererSettings, WrapperRef};

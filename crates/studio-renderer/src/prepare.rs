@@ -27,6 +27,11 @@ pub struct RendererConfig {
     pub npm_cache: Option<PathBuf>,
     /// Start Vite with the memory-saving environment (on by default).
     pub memory_tuning: bool,
+    /// The jail renderers and installs run in; `None` only with `--insecure-no-jail` (and in
+    /// this crate's own tests of what happens outside it).
+    pub jail: Option<studio_jail::Jail>,
+    /// npm installs at once in this process; more wait for a slot.
+    pub max_installs: usize,
 }
 
 impl RendererConfig {
@@ -36,6 +41,8 @@ impl RendererConfig {
             template_dir: template_dir.into(),
             npm_cache: None,
             memory_tuning: true,
+            jail: None,
+            max_installs: studio_core::defaults::MAX_INSTALLS,
         }
     }
 }
@@ -45,6 +52,9 @@ impl RendererConfig {
 pub struct SandboxSpec {
     /// The session checkout (the repository root).
     pub checkout: PathBuf,
+    /// The repository's source (as the session records it). Vite caches that this sandbox's
+    /// renderer writes are shared only with sandboxes of the same repository.
+    pub repository: String,
     pub sandbox_id: SandboxId,
     /// Studio's WebSocket for this sandbox (`ws://…/api/v1/sandboxes/<id>/ws`), if any.
     pub socket_url: Option<Url>,
@@ -65,6 +75,7 @@ impl std::fmt::Debug for SandboxSpec {
         });
         f.debug_struct("SandboxSpec")
             .field("checkout", &self.checkout)
+            .field("repository", &self.repository)
             .field("sandbox_id", &self.sandbox_id)
             .field("socket_url", &socket)
             .field("preview_host", &self.preview_host)
@@ -112,6 +123,9 @@ pub struct Renderer {
     memory_tuning: bool,
     /// Marks checkouts' `.studio/` as prepared by this data directory (see `claim`).
     owner_secret: String,
+    jail: Option<studio_jail::Jail>,
+    /// npm's only way out of its jail; kept alive as long as the renderer.
+    _registry: Option<crate::registry_proxy::RegistryProxy>,
 }
 
 impl Renderer {
@@ -139,12 +153,27 @@ impl Renderer {
             .npm_cache
             .unwrap_or_else(|| config.data_dir.join("npm-cache"));
         let owner_secret = crate::claim::load_secret(&root)?;
+        let (npm_jail, registry) = match &config.jail {
+            Some(jail) => {
+                let (npm_jail, registry) =
+                    crate::jail::npm_jail(jail, &config.data_dir, &npm_cache, &node)?;
+                (Some(npm_jail), Some(registry))
+            }
+            None => (None, None),
+        };
         Ok(Self {
             template_dir,
             node,
             owner_secret,
-            stores: Stores::new(root, npm_cache, Npm::from_path()?),
+            stores: Stores::new(
+                root,
+                npm_cache,
+                Npm::from_path(npm_jail)?,
+                config.max_installs,
+            ),
             memory_tuning: config.memory_tuning,
+            jail: config.jail,
+            _registry: registry,
         })
     }
 
@@ -195,6 +224,7 @@ impl Renderer {
             let (template, deps, spec) = (template.clone(), deps.clone(), spec.clone());
             let renderer_root = self.stores.root().to_owned();
             let owner_secret = self.owner_secret.clone();
+            let jail = self.jail.clone();
             blocking(move || {
                 // Before anything below reads them: a tracked `.studio/` or `node_modules/` is
                 // the repository's, not Studio's work.
@@ -212,8 +242,19 @@ impl Renderer {
                     socket_url: spec.socket_url.as_ref(),
                     preview_host: &spec.preview_host,
                 })?;
-                let seed = deps_cache::seed_dir(&renderer_root, &template_dir, &deps.key)?;
+                let seed = deps_cache::seed_dir(
+                    &renderer_root,
+                    &template_dir,
+                    &deps.key,
+                    &spec.repository,
+                )?;
                 let seeded = deps_cache::plant(&seed, &studio_dir)?;
+                if let Some(jail) = &jail {
+                    // Vite's cache is the one place in the checkout the renderer writes.
+                    let cache = studio_dir.join(".vite");
+                    std::fs::create_dir_all(&cache).map_err(RendererError::io("create", &cache))?;
+                    jail.hand_over(&cache)?;
+                }
                 Ok((relinked, settings_changed, seeded, seed))
             })
             .await?
@@ -223,7 +264,11 @@ impl Renderer {
         let checkout_str = checkout
             .to_str()
             .ok_or_else(|| RendererError::NonUtf8Path(checkout.clone()))?;
-        let launch = launch_spec(&self.node, checkout_str, self.memory_tuning);
+        let mut launch = launch_spec(&self.node, checkout_str, self.memory_tuning);
+        if let Some(jail) = &self.jail {
+            let spec = crate::jail::renderer_spec(&checkout, &template.node_modules, &self.node);
+            launch = launch.jailed(jail, &spec);
+        }
         let report = PrepareReport {
             template,
             deps,

@@ -49,13 +49,17 @@ pub(crate) struct Stores {
     npm: Npm,
     /// One async lock per entry path, so concurrent sandboxes of one process share an install.
     installing: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    /// Server-wide cap on npm processes (`--max-installs`).
+    install_slots: tokio::sync::Semaphore,
+    max_installs: usize,
 }
 
 /// How installs run; part of every store key.
 pub(crate) const INSTALL_FLAVOUR: &str = "npm --ignore-scripts";
 
 impl Stores {
-    pub fn new(root: PathBuf, npm_cache: PathBuf, npm: Npm) -> Self {
+    pub fn new(root: PathBuf, npm_cache: PathBuf, npm: Npm, max_installs: usize) -> Self {
+        let max_installs = max_installs.max(1);
         for kind in ["template", "deps"] {
             remove_stale_temporaries(&root.join(kind), ".tmp-");
         }
@@ -64,6 +68,8 @@ impl Stores {
             npm_cache,
             npm,
             installing: Mutex::new(HashMap::new()),
+            install_slots: tokio::sync::Semaphore::new(max_installs),
+            max_installs,
         }
     }
 
@@ -99,6 +105,21 @@ impl Stores {
             return Ok(ready(StoreOutcome::Reused)); // installed while we waited for the lock
         }
         let started = Instant::now();
+        let _slot = match self.install_slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                tracing::info!(
+                    kind,
+                    key = %manifests.key,
+                    "install waits for one of the {} install slots (--max-installs)",
+                    self.max_installs
+                );
+                self.install_slots
+                    .acquire()
+                    .await
+                    .map_err(|_| RendererError::Task("the install slots were closed".into()))?
+            }
+        };
         self.install(&entry_dir, manifests).await?;
         Ok(ready(StoreOutcome::Installed {
             duration: started.elapsed(),

@@ -31,6 +31,8 @@ pub struct ManagerConfig {
     pub npm_cache: Option<PathBuf>,
     /// Live sandboxes at once (`--max-sandboxes`); the next create is refused with 429.
     pub max_sandboxes: usize,
+    /// npm installs at once (`--max-installs`).
+    pub max_installs: usize,
     /// Largest inactivity timeout a create may ask for (`--max-timeout-hours`).
     pub max_timeout: Duration,
     /// Repository sources callers may use (`--allow-source`); `None`: `https://github.com/*` and
@@ -48,6 +50,8 @@ pub struct ManagerConfig {
     pub sandbox_pids: u64,
     /// CPU weight of each renderer (cgroup v2 `cpu.weight` scale, 1-10000).
     pub sandbox_cpu_weight: u64,
+    /// Renderers and installs in a jail (`--sandbox-user`), or not (`--insecure-no-jail`).
+    pub jail: crate::isolation::JailMode,
 }
 
 /// Builds the URLs clients are given.
@@ -152,6 +156,7 @@ impl ManagerConfig {
             event_retention: defaults::EVENT_RETENTION,
             npm_cache: None,
             max_sandboxes: defaults::MAX_SANDBOXES,
+            max_installs: defaults::MAX_INSTALLS,
             max_timeout: Duration::from_secs_f64(defaults::MAX_TIMEOUT_HOURS * 3600.0),
             allow_sources: None,
             allow_local_sources: false,
@@ -159,6 +164,7 @@ impl ManagerConfig {
             sandbox_memory: defaults::SANDBOX_MEMORY_BYTES,
             sandbox_pids: defaults::SANDBOX_PIDS,
             sandbox_cpu_weight: defaults::SANDBOX_CPU_WEIGHT,
+            jail: crate::isolation::JailMode::default(),
         }
     }
 

@@ -29,6 +29,7 @@ mod announce;
 mod config;
 mod error;
 mod handle;
+mod isolation;
 mod manager;
 mod metrics;
 mod policy;
@@ -49,6 +50,7 @@ pub use access::{
 };
 pub use config::{ManagerConfig, PublicUrls};
 pub use error::{ErrorKind, ManagerError};
+pub use isolation::JailMode;
 pub use manager::Manager;
 pub use metrics::PreviewMetrics;
 pub use preview::{PreviewTarget, PreviewUnavailable};
@@ -56,6 +58,7 @@ pub use renderer_unit::LogEntry;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
 pub use snapshot::SandboxSnapshot;
 pub use socket_auth::socket_token;
+pub use studio_jail::{DEFAULT_SANDBOX_USER, JailSettings};
 
 /// Every git failure, classified for the API. 404 stays reserved for unknown sandboxes: a
 /// missing file or commit inside a sandbox is a 422 naming what was missing.

@@ -37,8 +37,17 @@ impl Manager {
     /// Builds every service, then recovers the sandboxes the store says were alive.
     pub async fn open(config: ManagerConfig, store: Arc<dyn Store>) -> Result<Self, ManagerError> {
         let git = GitWorkspace::new(service_config::git_config(&config));
-        let renderer = Renderer::new(service_config::renderer_config(&config))?;
         let supervisor = Supervisor::new(service_config::supervisor_config(&config));
+        let isolation = crate::isolation::Isolation::decide(
+            &config.jail,
+            &config.data_dir,
+            &studio_renderer::node_program()?,
+            &supervisor,
+        );
+        let renderer = Renderer::new(service_config::renderer_config(
+            &config,
+            isolation.jail().cloned(),
+        ))?;
         let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
         let preview_key = crate::access::PreviewKey::load_or_create(&config.data_dir)?;
         let config_max = config.max_sandboxes;
@@ -54,6 +63,7 @@ impl Manager {
             registry: Registry::default(),
             preview_key,
             slots: crate::slots::Slots::new(config_max),
+            isolation,
         });
         let recovered = actor::recover(&shared).await?;
         if recovered > 0 {
@@ -67,6 +77,7 @@ impl Manager {
     pub async fn create(&self, request: CreateSandbox) -> Result<SandboxSnapshot, ManagerError> {
         let defaults = self.shared.config.sandbox_defaults();
         let valid = request.validate(&defaults)?;
+        self.shared.isolation.require()?;
         let own = self
             .shared
             .forge
@@ -297,6 +308,7 @@ impl Manager {
 
     /// Ready: the database answers.
     pub async fn ready(&self) -> Result<(), ManagerError> {
+        self.shared.isolation.require()?;
         self.shared
             .store
             .list_sandboxes(&SandboxFilter::default())

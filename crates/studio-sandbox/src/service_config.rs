@@ -23,9 +23,14 @@ fn source_policy(config: &ManagerConfig) -> studio_git::SourcePolicy {
     studio_git::SourcePolicy::new(patterns, config.allow_local_sources, &github_host)
 }
 
-pub(crate) fn renderer_config(config: &ManagerConfig) -> studio_renderer::RendererConfig {
+pub(crate) fn renderer_config(
+    config: &ManagerConfig,
+    jail: Option<studio_jail::Jail>,
+) -> studio_renderer::RendererConfig {
     let mut renderer = studio_renderer::RendererConfig::new(&config.data_dir, &config.template_dir);
     renderer.npm_cache = config.npm_cache.clone();
+    renderer.jail = jail;
+    renderer.max_installs = config.max_installs;
     renderer
 }
 

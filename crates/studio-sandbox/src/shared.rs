@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub preview_key: crate::access::PreviewKey,
     /// The `--max-sandboxes` cap; every actor holds one slot.
     pub slots: crate::slots::Slots,
+    /// Whether (and how) renderers may start.
+    pub isolation: crate::isolation::Isolation,
 }
 
 /// Live actors by sandbox id.

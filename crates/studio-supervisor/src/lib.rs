@@ -136,7 +136,7 @@ pub use logs::{LogLine, LogStream};
 pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};
 pub use procinfo::{cpu_ticks, rss_bytes};
 pub use socket::{LISTEN_FD, LISTEN_FD_VAR};
-pub use spec::{RestartPolicy, UnitSpec};
+pub use spec::{RestartPolicy, RunAs, UnitSpec};
 pub use status::{ExitReason, UnitState, UnitStatus};
 pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};
 pub use token::TOKEN_VAR;

@@ -89,6 +89,11 @@ pub(crate) fn spawn(
         cmd.env(LISTEN_FD_VAR, LISTEN_FD.to_string());
         pass_listener_before_exec(&mut cmd, listener.as_raw_fd());
     }
+    if let Some(run_as) = spec.run_as {
+        // Registered last: pre-exec hooks run in order, and joining v1 cgroups needs our
+        // privileges.
+        drop_privileges_before_exec(&mut cmd, run_as);
+    }
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     let pid = child.id() as i32;
     // The child is not reaped until we say so, so its PID still names it here.
@@ -174,6 +179,28 @@ fn pass_listener_before_exec(cmd: &mut Command, listener: RawFd) {
                 // dup2 leaves the new descriptor without close-on-exec.
                 rustix::io::dup2(source, &mut target)?;
             }
+            Ok(())
+        });
+    }
+}
+
+/// Makes the child drop its supplementary groups, then its gid, then its uid (real, effective
+/// and saved, so it can never regain them) right before exec.
+#[allow(unsafe_code)]
+fn drop_privileges_before_exec(cmd: &mut Command, run_as: crate::spec::RunAs) {
+    // SAFETY: the closure runs in the forked child, where only async-signal-safe operations are
+    // allowed: it makes three raw system calls and neither allocates nor takes locks. rustix's
+    // `set_thread_*` are the raw per-thread calls (not glibc's wrappers, which signal every
+    // thread): the forked child has exactly one thread, so they change the whole process.
+    unsafe {
+        cmd.pre_exec(move || {
+            use rustix::process::{Gid, Uid};
+            use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+            let gid = Gid::from_raw(run_as.gid);
+            let uid = Uid::from_raw(run_as.uid);
+            set_thread_groups(&[])?;
+            set_thread_res_gid(gid, gid, gid)?;
+            set_thread_res_uid(uid, uid, uid)?;
             Ok(())
         });
     }

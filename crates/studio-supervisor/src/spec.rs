@@ -68,6 +68,17 @@ pub struct UnitSpec {
     /// Memory, process count and CPU weight of each instance, enforced by its cgroup (see
     /// [`Supervisor::unenforced_limits`](crate::Supervisor::unenforced_limits)). Default: none.
     pub limits: ResourceLimits,
+    /// The host user every instance runs as. The child joins its cgroups first (which needs the
+    /// supervisor's privileges), then drops its supplementary groups, gid and uid, then execs.
+    /// `None`: the supervisor's own user.
+    pub run_as: Option<RunAs>,
+}
+
+/// A host uid and gid (see [`UnitSpec::run_as`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Default for UnitSpec {
@@ -93,6 +104,7 @@ impl Default for UnitSpec {
             port_timeout: Duration::from_secs(5),
             log_limits: LogLimits::default(),
             limits: ResourceLimits::default(),
+            run_as: None,
         }
     }
 }
@@ -120,6 +132,7 @@ impl fmt::Debug for UnitSpec {
             .field("depends_on", &self.depends_on)
             .field("restart", &self.restart)
             .field("limits", &self.limits)
+            .field("run_as", &self.run_as)
             .finish_non_exhaustive()
     }
 }

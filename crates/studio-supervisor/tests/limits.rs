@@ -246,3 +246,61 @@ async fn a_spawn_that_fails_leaves_no_limit_cgroup() {
     );
     unit.remove().await.unwrap();
 }
+
+/// `UnitSpec::run_as`: the child joins its (v1) limit cgroups with the supervisor's privileges,
+/// then gives up its groups, gid and uid for good before exec.
+#[tokio::test]
+async fn a_unit_run_as_another_user_is_in_its_cgroups_and_holds_no_privilege() {
+    let sup = supervisor();
+    require(&sup, &["memory", "pids"]);
+    let name = format!("runas-{}", std::process::id());
+    let mut spec = shell(&name, "sleep 300");
+    spec.cwd = PathBuf::from("/");
+    spec.limits = ResourceLimits {
+        memory_bytes: Some(128 * MIB),
+        pids: Some(8),
+        cpu_weight: None,
+    };
+    // `nobody`: a user that exists on every Debian host and owns nothing here.
+    spec.run_as = Some(studio_supervisor::RunAs {
+        uid: 65534,
+        gid: 65534,
+    });
+    let unit = sup.add(spec).await.unwrap();
+    let pid = unit.start().await.unwrap().pid.unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        field("Uid:"),
+        ["65534"; 4],
+        "real, effective, saved, fs uid"
+    );
+    assert_eq!(
+        field("Gid:"),
+        ["65534"; 4],
+        "real, effective, saved, fs gid"
+    );
+    assert_eq!(
+        field("Groups:"),
+        Vec::<&str>::new(),
+        "no supplementary group"
+    );
+    let cgroups = v1_cgroups_of(&name);
+    for dir in &cgroups {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|l| l == pid.to_string()),
+            "{} lacks {pid}: the cgroup must be joined before the uid is dropped",
+            dir.display()
+        );
+    }
+    unit.remove().await.unwrap();
+    assert_eq!(v1_cgroups_of(&name), Vec::<PathBuf>::new());
+}

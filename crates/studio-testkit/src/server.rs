@@ -66,6 +66,8 @@ impl Server {
             .env_remove("STUDIO_ALLOW_SOURCES")
             .env_remove("STUDIO_ALLOW_LOCAL_SOURCES")
             .env_remove("STUDIO_ALLOW_GITHUB_REPOS")
+            .env_remove("STUDIO_INSECURE_NO_JAIL")
+            .env_remove("STUDIO_SANDBOX_USER")
             .env_remove("RUST_LOG")
             .envs(&config.env)
             .stdin(Stdio::null())

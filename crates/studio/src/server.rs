@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// 429 with `Retry-After`.
     #[arg(long, env = "STUDIO_MAX_SANDBOXES", default_value_t = defaults::MAX_SANDBOXES)]
     pub max_sandboxes: usize,
+    /// npm installs running at once (a new repository's dependencies); more wait for a slot.
+    #[arg(long, env = "STUDIO_MAX_INSTALLS", default_value_t = defaults::MAX_INSTALLS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_installs: usize,
     /// Messages per second one WebSocket client may send on average (bursts of twice as many);
     /// over it messages are dropped with a `rate_limited` error, and a flooding client is closed.
     #[arg(long, env = "STUDIO_WS_MESSAGES_PER_SECOND", default_value_t = studio_api::WsLimits::default().messages_per_second)]
@@ -71,6 +74,14 @@ pub struct ServeArgs {
     /// Processes and threads each sandbox's renderer may run at once.
     #[arg(long, env = "STUDIO_SANDBOX_PIDS", default_value_t = defaults::SANDBOX_PIDS, value_parser = clap::value_parser!(u64).range(1..))]
     pub sandbox_pids: u64,
+    /// The host user renderers and npm run as, in their jail, when Studio runs as root (a
+    /// system user of its own: `useradd --system --no-create-home studio-sandbox`).
+    #[arg(long, env = "STUDIO_SANDBOX_USER", default_value = studio_sandbox::DEFAULT_SANDBOX_USER)]
+    pub sandbox_user: String,
+    /// Run renderers and installs without a jail, as Studio's own user with its view of the
+    /// host: a repository's code can then read Studio's data and secrets. Development only.
+    #[arg(long, env = "STUDIO_INSECURE_NO_JAIL", value_parser = clap::builder::FalseyValueParser::new())]
+    pub insecure_no_jail: bool,
     /// Crashes tolerated before a sandbox is `failed`.
     #[arg(long, env = "COMPONENT_STUDIO_MAX_RESTARTS", default_value_t = defaults::MAX_RESTARTS)]
     pub max_restarts: u32,
@@ -224,8 +235,17 @@ pub async fn start(
     config.default_max_restarts = args.max_restarts;
     config.max_timeout = Duration::from_secs_f64(args.max_timeout_hours * 3600.0);
     config.max_sandboxes = args.max_sandboxes;
+    config.max_installs = args.max_installs;
     config.sandbox_memory = args.sandbox_memory;
     config.sandbox_pids = args.sandbox_pids;
+    config.jail = if args.insecure_no_jail {
+        studio_sandbox::JailMode::Insecure
+    } else {
+        studio_sandbox::JailMode::Required(studio_sandbox::JailSettings {
+            user: args.sandbox_user.clone(),
+            ..studio_sandbox::JailSettings::default()
+        })
+    };
     config.github_api_url = args.github_api_url.clone();
     config.github_token = github_token;
     config.npm_cache = args.npm_cache.clone();
@@ -279,7 +299,6 @@ impl Running {
     }
 }
 
-/// `--allow-source`: a pattern error names the pattern and the expected syntax.
 /// `--sandbox-memory`: a size (see [`studio_core::bytes::parse_bytes`]), at least 1 MiB.
 fn parse_sandbox_memory(value: &str) -> Result<u64, String> {
     let bytes = studio_core::bytes::parse_bytes(value)?;
@@ -291,6 +310,7 @@ fn parse_sandbox_memory(value: &str) -> Result<u64, String> {
     }
 }
 
+/// `--allow-source`: a pattern error names the pattern and the expected syntax.
 fn parse_source_pattern(pattern: &str) -> Result<studio_git::SourcePattern, String> {
     studio_git::SourcePattern::parse(pattern).map_err(|e| e.to_string())
 }

@@ -61,6 +61,13 @@ fn the_image_runs_node_22_as_a_non_root_user_with_a_health_check() {
     let user_at = stage.iter().position(|l| l == user).unwrap();
     assert!(user_at < entry, "USER comes before the server starts");
 
+    assert!(
+        stage
+            .iter()
+            .any(|l| l.starts_with("RUN") && l.contains(" bubblewrap")),
+        "the image installs bubblewrap, the renderers' jail"
+    );
+
     let health = stage
         .iter()
         .find(|l| l.starts_with("HEALTHCHECK"))
@@ -95,6 +102,11 @@ fn compose_runs_studio_with_postgres_16_a_data_volume_and_the_token_from_an_env_
         "no token written in the file"
     );
     assert!(has("dockerfile: docker/Dockerfile"));
+    // Without them, the container's profiles forbid the namespaces of the renderers' jail.
+    assert!(
+        has("- seccomp=unconfined") && has("- apparmor=unconfined"),
+        "{compose}"
+    );
     let ignored = docker_file(".gitignore");
     assert!(ignored.lines().any(|l| l.trim() == "studio.env"));
 }

@@ -219,3 +219,137 @@ async fn a_repository_npmrc_cannot_redirect_or_reconfigure_the_install() {
     })
     .await;
 }
+
+/// A lockfile is the repository's too: its `resolved` URLs can name any host. The install runs in
+/// a jail whose only way out is the registry proxy, so a package "resolved" from a listener on
+/// the server's own loopback is never fetched: the install fails and the listener sees nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockfile_cannot_make_the_install_reach_any_host_but_the_registry() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let accepting = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let package = "studio-test-not-on-the-registry-4b1d";
+    let hostile = HostileRemote::new("hostile-lock-", |seed| {
+        let path = seed.join("package-lock.json");
+        let mut lock: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        lock["packages"][""]["dependencies"][package] = json!("1.0.0");
+        lock["packages"][format!("node_modules/{package}")] = json!({
+            "version": "1.0.0",
+            "resolved": format!("http://127.0.0.1:{port}/{package}-1.0.0.tgz"),
+            "integrity": format!("sha512-{}", "A".repeat(86) + "=="),
+        });
+        fs::write(&path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+        let path = seed.join("package.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        manifest["dependencies"][package] = json!("1.0.0");
+        fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    });
+    let data = DataDir::new("hostile-lock-");
+    let studio = Studio::start(&ServerConfig::new(&data));
+    let api = studio.api();
+
+    let answer = api.create(&create_body(&hostile.url())).await;
+    assert!(
+        answer.status >= 400,
+        "an install that needs a package from 127.0.0.1:{port} succeeded: {}",
+        answer.text
+    );
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the install reached 127.0.0.1:{port}"
+    );
+    assert!(
+        studio.log().contains(&format!("127.0.0.1:{port}")),
+        "the registry proxy's refusal names the host it refused"
+    );
+    accepting.abort();
+}
+
+/// The repository's own PostCSS configuration is honoured (Tailwind needs it), so a repository can
+/// run code in its renderer just by committing `postcss.config.mjs`: what that code reaches is the
+/// jail's view. Here it tries Studio's database, a listener on the server's loopback and a file in
+/// the data dir, and writes what happened into the one place it may write (its Vite cache).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_postcss_config_runs_jailed_and_reaches_neither_data_nor_network() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let accepting = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let data = DataDir::new("hostile-postcss-");
+    let database = data.path().join("studio.db");
+    let planted = data.path().join("planted-by-postcss");
+    let config = format!(
+        r#"import fs from "node:fs";
+import net from "node:net";
+const report = {{}};
+try {{ fs.readFileSync({database:?}); report.database = "read"; }} catch (e) {{ report.database = e.code; }}
+try {{ fs.writeFileSync({planted:?}, "{POISON}"); report.write = "written"; }} catch (e) {{ report.write = e.code; }}
+report.connect = await new Promise((done) => {{
+  const socket = net.connect({port}, "127.0.0.1", () => {{ socket.destroy(); done("connected"); }});
+  socket.on("error", (e) => done(e.code));
+}});
+fs.writeFileSync(new URL("./.studio/.vite/postcss-report.json", import.meta.url), JSON.stringify(report));
+export default {{ plugins: [] }};
+"#,
+        database = database.to_str().unwrap(),
+        planted = planted.to_str().unwrap(),
+    );
+    let hostile = HostileRemote::new("hostile-postcss-", |seed| {
+        fs::write(seed.join("postcss.config.mjs"), &config).unwrap();
+    });
+    let studio = Studio::start(&ServerConfig::new(&data));
+    let api = studio.api();
+    let created = api.create_ok(&hostile.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap();
+    let preview = created["renderer_url"].as_str().unwrap();
+
+    // Transforming a stylesheet makes Vite load the PostCSS configuration.
+    let css = support::door::get(&format!("{preview}src/components/Card/Card.css"))
+        .await
+        .unwrap();
+    assert_eq!(css.status, 200, "the sandbox still serves: {}", css.text);
+    let report_path = data
+        .path()
+        .join("sandboxes")
+        .join(id)
+        .join("repo/.studio/.vite/postcss-report.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !report_path.is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "the configuration never ran; renderer log:\n{}",
+            api.get(&format!("/api/v1/sandboxes/{id}/logs")).await.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["database"], "ENOENT", "the database: {report}");
+    assert!(
+        !planted.exists(),
+        "the configuration wrote into the data dir: {report}"
+    );
+    assert_eq!(report["connect"], "ECONNREFUSED", "the network: {report}");
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the renderer reached 127.0.0.1:{port}"
+    );
+    accepting.abort();
+}

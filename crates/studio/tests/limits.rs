@@ -282,9 +282,14 @@ async fn a_renderer_over_its_memory_limit_fails_with_an_error_event_that_names_m
     assert!(text.contains("ran out of memory (limit 24 MiB)"), "{error}");
 }
 
+/// Where the renderer of the template below looks for its trigger: in its checkout's Vite cache
+/// directory, the one place a jailed renderer can see and remove a file the test writes.
+const TRIGGER: &str = ".studio/.vite/allocate-now";
+
 /// A copy of `studio-template/` whose server allocates without bound (16 MiB at a time, 1 GiB at
-/// most) once `trigger` exists, removing it first: one out-of-memory kill per trigger.
-fn template_that_allocates_on(trigger: &std::path::Path, into: &std::path::Path) {
+/// most) once [`TRIGGER`] exists in its checkout, removing it first: one out-of-memory kill per
+/// trigger.
+fn template_that_allocates_on_trigger(into: &std::path::Path) {
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
     let copied = std::process::Command::new("cp")
         .args(["-r", "--no-target-directory"])
@@ -294,21 +299,20 @@ fn template_that_allocates_on(trigger: &std::path::Path, into: &std::path::Path)
         .unwrap();
     assert!(copied.success());
     let _ = std::fs::remove_dir_all(into.join("node_modules"));
-    let hook = format!(
-        r#"
-import {{ existsSync as studioTestExists, unlinkSync as studioTestUnlink }} from "node:fs";
+    // `server.mjs` runs from `<checkout>/.studio/`.
+    let hook = r#"
+import { existsSync as studioTestExists, unlinkSync as studioTestUnlink } from "node:fs";
+const studioTestTrigger = new URL("./.vite/allocate-now", import.meta.url);
 const studioTestHeld = [];
-setInterval(() => {{
-  if (!studioTestExists({trigger:?})) return;
-  studioTestUnlink({trigger:?});
+setInterval(() => {
+  if (!studioTestExists(studioTestTrigger)) return;
+  studioTestUnlink(studioTestTrigger);
   for (let i = 0; i < 64; i++) studioTestHeld.push(Buffer.alloc(16 << 20, 1));
-}}, 50);
-"#,
-        trigger = trigger.to_str().unwrap()
-    );
+}, 50);
+"#;
     let server = into.join("server.mjs");
     let mut text = std::fs::read_to_string(&server).unwrap();
-    text.push_str(&hook);
+    text.push_str(hook);
     std::fs::write(&server, text).unwrap();
 }
 
@@ -316,9 +320,8 @@ setInterval(() => {{
 async fn a_running_renderer_killed_for_memory_is_an_error_event_then_restarts() {
     let remote = Remote::new().await;
     let data = DataDir::new("oom-");
-    let trigger = data.path().join("allocate-now");
     let template = data.path().join("template-that-allocates");
-    template_that_allocates_on(&trigger, &template);
+    template_that_allocates_on_trigger(&template);
     let studio = Studio::start(
         &ServerConfig::new(&data)
             .env("STUDIO_SANDBOX_MEMORY", "384MiB")
@@ -330,6 +333,17 @@ async fn a_running_renderer_killed_for_memory_is_an_error_event_then_restarts() 
     let ws_url = created["websocket_url"].as_str().unwrap().to_owned();
     let mut events = WsClient::connect(&ws_url, None).await.unwrap();
 
+    let trigger = data
+        .path()
+        .join("sandboxes")
+        .join(&id)
+        .join("repo")
+        .join(TRIGGER);
+    assert!(
+        trigger.parent().unwrap().is_dir(),
+        "no Vite cache directory at {}",
+        trigger.display()
+    );
     std::fs::write(&trigger, "").unwrap();
     let error = events.next_of("error", WAIT).await;
     let text = error["payload"]["error"].as_str().unwrap();
@@ -348,4 +362,25 @@ async fn a_running_renderer_killed_for_memory_is_an_error_event_then_restarts() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!trigger.exists(), "the renderer consumed the trigger");
+}
+
+/// `--max-installs 1`: a first create installs the template's and the repository's dependencies,
+/// which would run at once; with one slot the second waits, says so, and both complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_beyond_the_cap_wait_for_a_slot_and_then_run() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("installs-");
+    let studio = Studio::start(&ServerConfig::new(&data).env("STUDIO_MAX_INSTALLS", 1));
+    let api = studio.api();
+    let created = api.create_ok(&remote.url()).await;
+    assert_eq!(created["status"], "running", "{created}");
+    let log = studio.log();
+    assert!(
+        log.matches("running npm ").count() >= 2,
+        "both stores were installed: {log}"
+    );
+    assert!(
+        log.contains("install waits for one of the 1 install slots"),
+        "the second install waited: {log}"
+    );
 }

@@ -61,6 +61,7 @@ pub fn spec(checkout: &Path, socket_url: Option<Url>) -> SandboxSpec {
     let sandbox_id = sandbox_id();
     SandboxSpec {
         checkout: checkout.to_owned(),
+        repository: format!("file://{}", checkout.display()),
         preview_host: format!("{}.localhost", sandbox_id.preview_label()),
         sandbox_id,
         socket_url,

@@ -280,7 +280,7 @@ impl Actor {
         super::setup::renderer_spec(
             &self.shared,
             &self.id,
-            &self.session.info().checkout,
+            self.session.info(),
             &self.config,
         )
     }

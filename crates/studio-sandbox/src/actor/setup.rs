@@ -1,7 +1,6 @@
 //! Bringing a sandbox up: on create (setup) and at server start (recover), including the move of
 //! sandboxes from before renderers served on Unix sockets.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -66,7 +65,7 @@ pub(crate) async fn setup(
     }
     let _ = announce.status(SandboxStatus::Starting).await;
 
-    let spec = renderer_spec(shared, &id, &session.info().checkout, &req.config);
+    let spec = renderer_spec(shared, &id, session.info(), &req.config);
     let unit = match start_renderer(shared, &id, &spec, &req.config).await {
         Ok(unit) => unit,
         Err(e) => return Err(fail_setup(shared, &announce, &id, &session, e).await),
@@ -119,11 +118,12 @@ async fn start_renderer(
 pub(crate) fn renderer_spec(
     shared: &Shared,
     id: &SandboxId,
-    checkout: &Path,
+    session: &studio_git::SessionInfo,
     config: &SandboxConfig,
 ) -> studio_renderer::SandboxSpec {
     studio_renderer::SandboxSpec {
-        checkout: checkout.to_path_buf(),
+        checkout: session.checkout.clone(),
+        repository: session.repository.clone(),
         sandbox_id: id.clone(),
         socket_url: url::Url::parse(&shared.config.urls.renderer_socket(id)).ok(),
         preview_host: shared.config.urls.preview_host(id),
@@ -251,7 +251,7 @@ async fn recover_one(
         .reopen_session(&record.repository, &id, &record.work_dir)
         .await
         .map_err(crate::git_error)?;
-    let spec = renderer_spec(shared, &id, &session.info().checkout, &record.config);
+    let spec = renderer_spec(shared, &id, session.info(), &record.config);
     let prepared = shared.renderer.prepare(&spec).await?;
     let wanted_running = record.status.has_renderer();
     // A renderer of a Studio from before Unix sockets listens on a TCP port: it is adopted (so

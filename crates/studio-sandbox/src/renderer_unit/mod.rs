@@ -47,6 +47,8 @@ impl RendererUnit {
         launch: LaunchSpec,
         config: &SandboxConfig,
     ) -> Result<Self, ManagerError> {
+        // The one gate every renderer start passes (create, recovery, re-preparation).
+        shared.isolation.require()?;
         let spec = unit_spec(&shared.config, id, launch, config);
         let unit = shared
             .supervisor

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use studio_core::{SandboxConfig, SandboxId};
 use studio_renderer::LaunchSpec;
-use studio_supervisor::{Liveness, Probe, ResourceLimits, UnitSpec};
+use studio_supervisor::{Liveness, Probe, ResourceLimits, RunAs, UnitSpec};
 
 use crate::config::ManagerConfig;
 use crate::policy::renderer_restart_policy;
@@ -55,6 +55,10 @@ pub(super) fn unit_spec(
             pids: Some(config.sandbox_pids),
             cpu_weight: Some(config.sandbox_cpu_weight),
         },
+        run_as: launch.run_as.map(|identity| RunAs {
+            uid: identity.uid,
+            gid: identity.gid,
+        }),
         ..UnitSpec::default()
     }
 }
@@ -72,6 +76,7 @@ mod tests {
             args: vec!["/c/.studio/server.mjs".into()],
             env: Default::default(),
             cwd: "/c".into(),
+            run_as: None,
         };
         let spec = unit_spec(&config, &id, launch, &SandboxConfig::default());
         let socket = config.renderer_socket(&id);

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod door;
+pub mod hostile;
 pub mod server;
 pub mod ws;
 
