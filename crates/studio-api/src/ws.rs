@@ -14,9 +14,13 @@
 //!   with one `error` message `rate_limited`, and a client that keeps flooding is closed with 1008);
 //!   selections are coalesced before they reach the manager (at most one per 100 ms per
 //!   connection, the latest wins), so what is stored and what is relayed are the same, coalesced.
+//!   A selection is stored and relayed by the sandbox's actor, the one writer of its event stream,
+//!   which may be busy with an edit: the pump does not wait for it (see `selection`).
 
 // utoipa's `params(...)` expansion qualifies `IntoParams` types with their module path.
 #![allow(unused_qualifications)]
+
+mod selection;
 
 use std::time::Duration;
 
@@ -83,6 +87,7 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
     let limits = state.ws;
     let mut limiter = RateLimiter::new(&limits, tokio::time::Instant::now());
     let mut selections = Coalescer::new(&limits);
+    let mut in_flight = selection::Selections::default();
     let close = loop {
         // A far deadline when nothing waits: the branch is disabled then anyway.
         let flush_at = selections
@@ -98,7 +103,8 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
                 }
                 Err(reason) => break Some(Close::Hub(reason)),
             },
-            incoming = socket.recv() => match incoming {
+            // Not while too many selections wait for the actor: the client waits instead.
+            incoming = socket.recv(), if in_flight.has_room() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if text.len() > MAX_CLIENT_MESSAGE {
                         break Some(Close::TooBig);
@@ -114,15 +120,13 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
                         }
                         Verdict::Disconnect => break Some(Close::Flooding),
                     };
-                    let text = if is_selection(text.as_str()) {
-                        match selections.offer(tokio::time::Instant::now(), text.as_str().to_owned()) {
-                            Some(now) => now,
-                            None => continue,
+                    if is_selection(text.as_str()) {
+                        if let Some(now) = selections.offer(tokio::time::Instant::now(), text.as_str().to_owned()) {
+                            in_flight.offer(&state.manager, &id, now);
                         }
-                    } else {
-                        text.as_str().to_owned()
-                    };
-                    if !deliver(&state, &id, &mut socket, &text).await {
+                        continue;
+                    }
+                    if !deliver(&state, &id, &mut socket, text.as_str()).await {
                         break None;
                     }
                 }
@@ -140,8 +144,13 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
             },
             _ = tokio::time::sleep_until(flush_at), if selections.deadline().is_some() => {
-                if let Some(text) = selections.flush(tokio::time::Instant::now())
-                    && !deliver(&state, &id, &mut socket, &text).await
+                if let Some(text) = selections.flush(tokio::time::Instant::now()) {
+                    in_flight.offer(&state.manager, &id, text);
+                }
+            }
+            stored = in_flight.done(&state.manager, &id), if in_flight.busy() => {
+                if let Err(e) = stored
+                    && !send_error(&mut socket, ApiError::from(e)).await
                 {
                     break None;
                 }
@@ -158,9 +167,13 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
             }
         }
     };
-    // A selection still waiting is the client's latest: store it rather than lose it.
-    if let Some(text) = selections.take() {
-        let _ = state.manager.client_message(&id, &text).await;
+    // The selections on their way are stored, and then the one the coalescer still holds, the
+    // client's latest: rather than lost. The client is gone, so a refusal has no one to be told to.
+    in_flight.finish(&state.manager, &id).await;
+    if let Some(text) = selections.take()
+        && let Err(e) = state.manager.client_message(&id, &text).await
+    {
+        tracing::debug!(sandbox = %id, "the last selection of a closed client was not stored: {e}");
     }
     let drain = matches!(close, Some(Close::TooBig | Close::Flooding));
     let frame = match close {

@@ -105,6 +105,13 @@ impl From<studio_store::StoreError> for ManagerError {
     fn from(e: studio_store::StoreError) -> Self {
         match e {
             studio_store::StoreError::SandboxNotFound(id) => Self::not_found(id),
+            // The database did not take (or give) it: nothing was stored or announced, and the
+            // same request may well succeed once the database is back.
+            e @ studio_store::StoreError::Database(_) => Self::new(
+                ErrorKind::Unavailable,
+                "database_unavailable",
+                format!("database: {e}"),
+            ),
             other => Self::new(
                 ErrorKind::Internal,
                 "store_error",

@@ -33,6 +33,12 @@ pub(crate) enum Command {
     Stop(Reply<()>),
     Start(Reply<()>),
     Delete(Reply<()>),
+    /// A client selected a component (`component-selected` over the WebSocket): the actor
+    /// appends and publishes it, so it takes its place in the one ordered stream of the sandbox.
+    SelectComponent {
+        component: String,
+        reply: Reply<()>,
+    },
     /// A WebSocket message or similar: resets the inactivity clock.
     Activity,
     /// The server is stopping cleanly: stop the renderer, keep the status so the next start
@@ -47,6 +53,7 @@ impl Command {
             Command::Execute(_, r) => drop(r.send(Err(error))),
             Command::Rollback(_, r) => drop(r.send(Err(error))),
             Command::Finalize { reply, .. } => drop(reply.send(Err(error))),
+            Command::SelectComponent { reply, .. } => drop(reply.send(Err(error))),
             Command::Restart(r)
             | Command::Stop(r)
             | Command::Start(r)

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use studio_core::{EventKind, SandboxId, SandboxStatus};
+use studio_core::{SandboxId, SandboxStatus};
 use studio_forge::Forge;
 use studio_git::GitWorkspace;
 use studio_hub::{Hub, HubConfig, Subscription};
@@ -278,18 +278,7 @@ impl Manager {
                             "component-selected needs payload.component (a name)",
                         )
                     })?;
-                let announce = crate::announce::Announcer::new(
-                    id.clone(),
-                    self.shared.store.clone(),
-                    self.shared.hub.clone(),
-                    self.shared.metrics.clone(),
-                );
-                announce
-                    .event(
-                        EventKind::ComponentSelected,
-                        serde_json::json!({ "component": component }),
-                    )
-                    .await
+                actor::select_component(&self.shared, id, component).await
             }
             // Clients may send keep-alives of their own; they are activity and nothing else.
             "ping" | "activity" => Ok(()),

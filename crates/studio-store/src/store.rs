@@ -52,6 +52,18 @@ pub trait Store: Send + Sync + fmt::Debug {
         at: OffsetDateTime,
     ) -> Result<()>;
 
+    /// Records a status change and appends its `status` event (with `payload`) in one
+    /// transaction, returning the event with its `seq`. Either both are stored or neither is:
+    /// after a crash the store never holds a status nobody was told of, nor an event announcing
+    /// a status it does not hold. Terminal statuses stamp `finished_at` as [`Store::set_status`].
+    async fn set_status_with_event(
+        &self,
+        id: &SandboxId,
+        status: SandboxStatus,
+        at: OffsetDateTime,
+        payload: Value,
+    ) -> Result<Event>;
+
     /// Replaces the renderer port, the supervisor's adoption record and the restart count.
     async fn update_runtime(&self, id: &SandboxId, runtime: &RuntimeState) -> Result<()>;
 

@@ -4,8 +4,10 @@
 //! renderer unit, the status, the inactivity clock. Everyone else holds a
 //! [`SandboxHandle`](crate::handle::SandboxHandle) and sends it commands over a bounded channel,
 //! each with a oneshot for the reply. The actor handles one command at a time, so two requests on
-//! one sandbox (two restarts, a write during a rollback) never interleave: the second runs after
-//! the first has finished (duplicates are not merged), and no lock guards any of this state.
+//! one sandbox (a write during a rollback) never interleave: the second runs after the first has
+//! finished, and no lock guards any of this state. Restart requests that queue up while a restart
+//! runs join it instead of restarting again (see `run`). The actor is also the only writer of its
+//! sandbox's event stream (see [`crate::announce`]).
 //!
 //! Where the rest lives: the mailbox loop in `run`, the reactions between commands (activity,
 //! inactivity alarms, renderer changes) in `monitor`, status records and teardown in
@@ -24,7 +26,8 @@ use studio_core::{SandboxConfig, SandboxId, SandboxStatus};
 pub(crate) use setup::{recover, setup};
 
 use crate::announce::Announcer;
-use crate::handle::{self, SandboxHandle};
+use crate::error::ManagerError;
+use crate::handle::{self, Command, SandboxHandle};
 use crate::policy::InactivityClock;
 use crate::renderer_unit::RendererUnit;
 use crate::shared::Shared;
@@ -73,4 +76,27 @@ impl Actor {
         tokio::spawn(self.run(mailbox));
         handle
     }
+}
+
+/// A client's `component-selected`, appended and published by the sandbox's actor (the one
+/// writer of its event stream), so its `seq` order on the wire is the store's. A sandbox without
+/// an actor (finished, or its setup failed) takes no selections.
+pub(crate) async fn select_component(
+    shared: &Shared,
+    id: &SandboxId,
+    component: &str,
+) -> Result<(), ManagerError> {
+    let action = "select a component";
+    let Some(handle) = shared.registry.get(id) else {
+        return match shared.store.get_sandbox(id).await? {
+            None => Err(ManagerError::not_found(id)),
+            Some(record) => Err(ManagerError::wrong_status(action, record.status)),
+        };
+    };
+    handle
+        .ask(|reply| Command::SelectComponent {
+            component: component.to_owned(),
+            reply,
+        })
+        .await
 }

@@ -9,12 +9,21 @@ use super::Actor;
 use crate::renderer_unit::UnitPhase;
 
 impl Actor {
-    /// Inactivity: any command or client message is activity.
-    pub(super) async fn touch(&mut self) {
+    /// Inactivity: any command or client message is activity. The clock moves on whatever the
+    /// store says (the user is there); a request whose activity the store did not take fails,
+    /// since the deadline after a server restart is derived from the stored time.
+    pub(super) async fn touch(&mut self) -> Result<(), crate::error::ManagerError> {
         self.clock.touch();
         let now = time::OffsetDateTime::now_utc();
-        if let Err(e) = self.shared.store.touch_activity(&self.id, now).await {
-            tracing::warn!(sandbox = %self.id, "could not record activity: {e}");
+        self.shared.store.touch_activity(&self.id, now).await?;
+        Ok(())
+    }
+
+    /// Activity without a request (a client message): a failure has no one to be told to; the
+    /// next command's touch stores the activity again.
+    pub(super) async fn on_activity(&mut self) {
+        if let Err(e) = self.touch().await {
+            tracing::warn!(sandbox = %self.id, "could not record activity: {}", e.message);
         }
     }
 
@@ -37,7 +46,11 @@ impl Actor {
             self.unit_restarts_seen = phase.restarts;
             self.crash_restarts = self.crash_restarts.saturating_add(crashes);
             self.shared.metrics.renderer_restarted(u64::from(crashes));
-            self.save_runtime().await;
+            // No request to fail (the supervisor reported it): the count is saved again with the
+            // next change, and a crash the store missed is only a smaller count.
+            if let Err(e) = self.save_runtime().await {
+                tracing::error!(sandbox = %self.id, "could not record the renderer's restarts: {}", e.message);
+            }
         }
         if phase.status == Some(SandboxStatus::Restarting)
             && let Some(what) = &phase.out_of_memory
@@ -66,9 +79,16 @@ impl Actor {
         }
         if next == SandboxStatus::Running {
             // A new leader process after a crash restart: the re-adoption record changed.
-            self.save_runtime().await;
+            if let Err(e) = self.save_runtime().await {
+                tracing::error!(sandbox = %self.id, "could not record the renderer's new process: {}", e.message);
+            }
         }
-        self.set_status(next).await;
+        // No request to fail: the store and the clients keep the old status, and the actor too
+        // (so the renderer's next change tries again), since nothing was announced.
+        if let Err(e) = self.set_status(next).await {
+            tracing::error!(sandbox = %self.id, status = %next, "could not record the renderer's status: {}", e.message);
+            return;
+        }
         if next == SandboxStatus::Failed {
             let output = self.unit.last_output(20);
             let last = match &phase.out_of_memory {

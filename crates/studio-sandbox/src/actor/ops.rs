@@ -11,6 +11,12 @@ use super::Actor;
 use crate::error::ManagerError;
 use crate::request::{Execute, FileOp, RollbackTo};
 
+/// How a renderer (re)start, or an edit's effect on the renderer, ended. The outer `Err` is a
+/// record the store did not take: the caller fails its request with it. The inner one is the
+/// renderer's own failure, already announced (`failed`, an `error` event): an edit or rollback
+/// that caused it still happened, while a start or restart request fails with it.
+type Started = Result<Result<(), ManagerError>, ManagerError>;
+
 impl Actor {
     /// Writes or deletes one file, auto-commits it, tells the clients, and restarts the renderer
     /// only when dependencies changed (everything else reaches the page by hot update).
@@ -51,7 +57,7 @@ impl Actor {
         // same way (an `error` event), not as a failed request that did happen after all.
         if let Err(e) = self
             .apply_write_effect(studio_renderer::write_effect(&path))
-            .await
+            .await?
         {
             tracing::warn!(sandbox = %self.id, path, "the renderer did not follow an edit: {}", e.message);
         }
@@ -60,7 +66,7 @@ impl Actor {
             &[path.as_str()],
         )
         .await;
-        self.retry_failed_renderer().await;
+        self.retry_failed_renderer().await?;
         self.shared
             .metrics
             .execute_took(started.elapsed().as_secs_f64());
@@ -110,21 +116,22 @@ impl Actor {
         // has moved either way; a renderer that cannot follow is reported by an `error` event.
         if let Err(e) = self
             .apply_write_effect(WriteEffect::ReinstallAndRestart)
-            .await
+            .await?
         {
             tracing::warn!(sandbox = %self.id, "the renderer did not follow a rollback: {}", e.message);
         }
         // Many files may have changed: every module is re-read from disk on the reload below.
         crate::refresh::refresh(&self.shared.config.renderer_socket(&self.id), &[]).await;
-        self.retry_failed_renderer().await;
+        self.retry_failed_renderer().await?;
         self.announce
             .event(EventKind::Reload, json!({ "commit_hash": head.hash }))
             .await?;
         Ok(head.hash)
     }
 
-    /// Pushes the branch, opens (or finds) the pull request, then tears the sandbox down.
-    /// Any failure leaves the sandbox running and untouched, so the user can retry.
+    /// Pushes the branch, opens (or finds) the pull request and revokes the previews; the run
+    /// loop then tears the sandbox down. Any failure here leaves the sandbox running and
+    /// untouched, so the user can retry.
     pub(super) async fn finalize(
         &mut self,
         title: &str,
@@ -179,15 +186,14 @@ impl Actor {
             .await?;
         // A retry after a failed revocation finds the pull request it opened (see the forge).
         self.revoke_previews().await?;
-        self.teardown(SandboxStatus::Finalized).await;
         Ok((pr.url, pr.number))
     }
 
     pub(super) async fn restart(&mut self) -> Result<(), ManagerError> {
         self.require_not_terminal("restart")?;
-        self.set_status(SandboxStatus::Restarting).await;
+        self.set_status(SandboxStatus::Restarting).await?;
         let result = self.requested_restart().await;
-        self.after_start(result).await
+        self.after_start(result).await?
     }
 
     /// A restart the actor asks for: the supervisor counts it among its restarts, but it is no
@@ -202,17 +208,20 @@ impl Actor {
         self.require_not_terminal("stop")?;
         self.revoke_previews().await?;
         self.unit.stop().await?;
-        self.save_runtime().await;
-        self.set_status(SandboxStatus::Stopped).await;
-        Ok(())
+        self.save_runtime().await?;
+        self.set_status(SandboxStatus::Stopped).await
     }
 
     pub(super) async fn start(&mut self) -> Result<(), ManagerError> {
+        self.start_renderer().await?
+    }
+
+    async fn start_renderer(&mut self) -> Started {
         self.require_not_terminal("start")?;
         if self.status == SandboxStatus::Running {
-            return Ok(());
+            return Ok(Ok(()));
         }
-        self.set_status(SandboxStatus::Starting).await;
+        self.set_status(SandboxStatus::Starting).await?;
         let result = self.unit.start().await;
         self.after_start(result).await
     }
@@ -221,26 +230,34 @@ impl Actor {
     /// package.json that is not JSON) gets one more start after each edit or rollback, which may
     /// be the fix. Without this the sandbox would stay `failed` until someone calls `start`. A start
     /// that fails again is announced like any other (`error` event) and costs one attempt.
-    async fn retry_failed_renderer(&mut self) {
+    /// Fails only when the store did not take the renderer's status.
+    async fn retry_failed_renderer(&mut self) -> Result<(), ManagerError> {
         if self.status != SandboxStatus::Failed {
-            return;
+            return Ok(());
         }
-        if let Err(e) = self.start().await {
+        if let Err(e) = self.start_renderer().await? {
             tracing::info!(sandbox = %self.id, "the renderer still does not start: {}", e.message);
         }
+        Ok(())
     }
 
-    async fn after_start(&mut self, result: Result<(), ManagerError>) -> Result<(), ManagerError> {
+    /// Records how a renderer (re)start ended: `running`, or `failed` with an `error` event.
+    async fn after_start(&mut self, result: Result<(), ManagerError>) -> Started {
         match result {
             Ok(()) => {
-                self.save_runtime().await;
-                self.set_status(SandboxStatus::Running).await;
-                Ok(())
+                self.save_runtime().await?;
+                self.set_status(SandboxStatus::Running).await?;
+                Ok(Ok(()))
             }
             Err(e) => {
-                self.set_status(SandboxStatus::Failed).await;
+                if let Err(persist) = self.set_status(SandboxStatus::Failed).await {
+                    // The request fails with the store's error; why the renderer failed is
+                    // not to be lost with it.
+                    tracing::warn!(sandbox = %self.id, "the renderer did not start: {}", e.message);
+                    return Err(persist);
+                }
                 self.announce.error(&e.message).await;
-                Err(e)
+                Ok(Err(e))
             }
         }
     }
@@ -249,15 +266,15 @@ impl Actor {
     /// `studio.json` changed: regenerate `.studio/` (Vite reloads itself). Anything else: nothing,
     /// Vite's hot update carries it to the page.
     ///
-    /// Every failure is announced as an `error` event before it is returned.
-    async fn apply_write_effect(&mut self, effect: WriteEffect) -> Result<(), ManagerError> {
+    /// Every failure of the renderer is announced as an `error` event before it is returned.
+    async fn apply_write_effect(&mut self, effect: WriteEffect) -> Started {
         match effect {
             // Vite's hot update carries the change to the page by itself.
-            WriteEffect::HotUpdate => return Ok(()),
+            WriteEffect::HotUpdate => return Ok(Ok(())),
             // `.studio/` and `node_modules/` are refused by the git path guard before anything is
             // written (node_modules files are hard links into stores other sandboxes share), so a
             // write never gets here; should one, it must not trigger an install.
-            WriteEffect::Reserved => return Ok(()),
+            WriteEffect::Reserved => return Ok(Ok(())),
             WriteEffect::Regenerate | WriteEffect::ReinstallAndRestart => {}
         }
         let prepared = match self.shared.renderer.prepare(&self.renderer_spec()).await {
@@ -265,24 +282,19 @@ impl Actor {
             Err(e) => {
                 let e = ManagerError::from(e).during("renderer preparation");
                 self.announce.error(&e.message).await;
-                return Err(e);
+                return Ok(Err(e));
             }
         };
         if prepared.report.needs_restart() && self.status.has_renderer() {
-            self.set_status(SandboxStatus::Restarting).await;
+            self.set_status(SandboxStatus::Restarting).await?;
             let result = self.requested_restart().await;
-            self.after_start(result).await?;
+            return self.after_start(result).await;
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     pub(super) fn renderer_spec(&self) -> studio_renderer::SandboxSpec {
-        super::setup::renderer_spec(
-            &self.shared,
-            &self.id,
-            self.session.info(),
-            &self.config,
-        )
+        super::setup::renderer_spec(&self.shared, &self.id, self.session.info(), &self.config)
     }
 
     fn require_not_terminal(&self, action: &str) -> Result<(), ManagerError> {

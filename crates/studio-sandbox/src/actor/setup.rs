@@ -57,13 +57,18 @@ pub(crate) async fn setup(
         created_at: time::OffsetDateTime::now_utc(),
     };
     if let Err(e) = shared.store.insert_sandbox(&new).await {
-        let _ = shared
+        if let Err(undo) = shared
             .git
             .remove_session(&id, &session.info().checkout)
-            .await;
+            .await
+        {
+            tracing::warn!(sandbox = %id, "could not remove checkout: {undo}");
+        }
         return Err(e.into());
     }
-    let _ = announce.status(SandboxStatus::Starting).await;
+    if let Err(e) = announce.status(SandboxStatus::Starting).await {
+        return Err(fail_setup(shared, &announce, &id, &session, e).await);
+    }
 
     let spec = renderer_spec(shared, &id, session.info(), &req.config);
     let unit = match start_renderer(shared, &id, &spec, &req.config).await {
@@ -86,8 +91,18 @@ pub(crate) async fn setup(
         announce,
         _slot: slot,
     };
-    actor.save_runtime().await;
-    actor.set_status(SandboxStatus::Running).await;
+    // The idle period starts now, in the store too: the deadline after a server restart is
+    // derived from the stored time, and must be the one this clock keeps.
+    let ready = async {
+        actor.touch().await?;
+        actor.save_runtime().await?;
+        actor.set_status(SandboxStatus::Running).await
+    }
+    .await;
+    if let Err(e) = ready {
+        actor.unit.remove().await;
+        return Err(fail_setup(shared, &actor.announce, &id, &actor.session, e).await);
+    }
     shared.metrics.setup_took(started.elapsed().as_secs_f64());
     tracing::info!(sandbox = %id, elapsed_ms = started.elapsed().as_millis() as u64, "sandbox running");
     Ok(actor)
@@ -147,7 +162,12 @@ async fn fail_setup(
         tracing::warn!(sandbox = %id, "could not remove checkout: {e}");
     }
     remove_sandbox_dir(shared, id).await;
-    let _ = announce.status(SandboxStatus::Failed).await;
+    // The request fails with `error` either way; a store that cannot take `failed` (whose
+    // failure may be `error` itself) has it logged, and nothing is announced.
+    if let Err(e) = announce.status(SandboxStatus::Failed).await {
+        tracing::error!(sandbox = %id, "could not record the failed setup: {}", e.message);
+        return error;
+    }
     announce.error(&error.message).await;
     error
 }
@@ -239,7 +259,7 @@ async fn recover_one(
     );
     if !record.work_dir.exists() {
         if record.status != SandboxStatus::Failed {
-            let _ = announce.status(SandboxStatus::Failed).await;
+            announce.status(SandboxStatus::Failed).await?;
             announce
                 .error("the sandbox's checkout is gone; it cannot be recovered")
                 .await;
@@ -301,7 +321,13 @@ async fn recover_one(
     let mut actor = Actor {
         id,
         shared: shared.clone(),
-        clock: InactivityClock::start(record.config.timeout),
+        // Derived from the stored last activity: a server restart neither extends nor shortens
+        // the idle period (the time the server was down counts as idle).
+        clock: InactivityClock::resume(
+            record.config.timeout,
+            record.last_activity_at,
+            time::OffsetDateTime::now_utc(),
+        ),
         config: record.config,
         repository: record.repository,
         base_branch: record.base_branch,
@@ -314,9 +340,9 @@ async fn recover_one(
         announce,
         _slot: shared.slots.claim_anyway(),
     };
-    actor.save_runtime().await;
+    actor.save_runtime().await?;
     if status != actor.status {
-        actor.set_status(status).await;
+        actor.set_status(status).await?;
     }
     Ok(Some(actor))
 }

@@ -2,10 +2,14 @@
 //! warned (`expiring`) a minute before, or half-way when the timeout is under two minutes.
 //!
 //! The clock owns the rule and the deadlines; the actor tells it about activity
-//! ([`InactivityClock::touch`]), waits for its next [`Alarm`] and does what the alarm says.
+//! ([`InactivityClock::touch`]), waits for its next [`Alarm`] and does what the alarm says. After
+//! a server restart the clock resumes from the stored last activity
+//! ([`InactivityClock::resume`]): the time the server was down counts as idle, so a restart
+//! neither extends nor shortens a sandbox's life.
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::time::{Instant, sleep_until};
 
 /// How long before expiry the `expiring` warning goes out (or half the timeout when shorter).
@@ -35,7 +39,9 @@ enum Stage {
 #[derive(Debug)]
 pub(crate) struct InactivityClock {
     timeout: Duration,
-    last_activity: Instant,
+    /// Kept rather than the last activity: a resumed clock's last activity may lie before the
+    /// monotonic clock's origin (the host rebooted meanwhile), its deadline never does.
+    expires_at: Instant,
     stage: Stage,
 }
 
@@ -44,25 +50,44 @@ impl InactivityClock {
     pub(crate) fn start(timeout: Duration) -> Self {
         Self {
             timeout,
-            last_activity: Instant::now(),
+            expires_at: Instant::now() + timeout,
+            stage: Stage::Idle,
+        }
+    }
+
+    /// A clock whose idle period started at `last_activity` (as stored), `now` being the wall
+    /// clock's time: it expires `timeout` after `last_activity`, at once if that has passed
+    /// (warned first, as always). A last activity in the future (the wall clock was set back)
+    /// counts as now.
+    pub(crate) fn resume(
+        timeout: Duration,
+        last_activity: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Self {
+        let idle_for = Duration::try_from(now - last_activity).unwrap_or(Duration::ZERO);
+        Self {
+            timeout,
+            expires_at: Instant::now() + timeout.saturating_sub(idle_for),
             stage: Stage::Idle,
         }
     }
 
     /// Activity: a new idle period starts now, and it gets its own warning.
     pub(crate) fn touch(&mut self) {
-        self.last_activity = Instant::now();
+        self.expires_at = Instant::now() + self.timeout;
         self.stage = Stage::Idle;
     }
 
     /// When the sandbox expires if nothing happens before.
     pub(crate) fn expires_at(&self) -> Instant {
-        self.last_activity + self.timeout
+        self.expires_at
     }
 
     /// When the `expiring` warning goes out if nothing happens before.
     pub(crate) fn warns_at(&self) -> Instant {
-        self.expires_at() - WARNING_LEAD.min(self.timeout / 2)
+        let lead = WARNING_LEAD.min(self.timeout / 2);
+        // Only a resumed clock's deadline can lie closer to the monotonic origin than the lead.
+        self.expires_at.checked_sub(lead).unwrap_or(self.expires_at)
     }
 
     /// Waits for the next alarm of the current idle period. Cancel-safe: the clock only moves on
@@ -102,6 +127,7 @@ mod tests {
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);
+    const MINUTE: Duration = Duration::from_secs(60);
 
     /// Whether an alarm goes off within `within` of (paused) time; the clock is left as the alarm
     /// left it.
@@ -168,6 +194,36 @@ mod tests {
         assert!(matches!(clock.alarm().await, Alarm::Warn { .. }));
         assert_eq!(clock.alarm().await, Alarm::Expire);
         assert_eq!(alarm_within(&mut clock, 100 * HOUR).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resumed_clock_keeps_the_stored_deadline() {
+        let stored = time::macros::datetime!(2026-11-22 10:00 UTC);
+        // The server comes back 20 minutes after the last activity: 40 minutes are left.
+        let mut clock = InactivityClock::resume(HOUR, stored, stored + time::Duration::minutes(20));
+        let resumed = Instant::now();
+        assert_eq!(clock.expires_at(), resumed + 40 * MINUTE);
+        assert_eq!(clock.alarm().await, Alarm::Warn { seconds_left: 60.0 });
+        assert_eq!(Instant::now(), resumed + 39 * MINUTE);
+        assert_eq!(clock.alarm().await, Alarm::Expire);
+        assert_eq!(Instant::now(), resumed + 40 * MINUTE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clock_resumed_past_its_deadline_warns_then_expires_at_once() {
+        let stored = time::macros::datetime!(2026-11-22 10:00 UTC);
+        let mut clock = InactivityClock::resume(HOUR, stored, stored + time::Duration::hours(3));
+        let resumed = Instant::now();
+        assert_eq!(clock.alarm().await, Alarm::Warn { seconds_left: 0.0 });
+        assert_eq!(clock.alarm().await, Alarm::Expire);
+        assert_eq!(Instant::now(), resumed, "no time passes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stored_activity_in_the_future_counts_as_now() {
+        let stored = time::macros::datetime!(2026-11-22 10:00 UTC);
+        let clock = InactivityClock::resume(HOUR, stored, stored - time::Duration::minutes(5));
+        assert_eq!(clock.expires_at(), Instant::now() + HOUR);
     }
 
     #[tokio::test(start_paused = true)]

@@ -71,3 +71,4 @@ impl PgStore {
 
 mod access;
 mod queries;
+mod status;

@@ -125,6 +125,16 @@ impl Store for PgStore {
         ensure_found(done.rows_affected(), id)
     }
 
+    async fn set_status_with_event(
+        &self,
+        id: &SandboxId,
+        status: SandboxStatus,
+        at: OffsetDateTime,
+        payload: Value,
+    ) -> Result<Event> {
+        self.status_with_event(id, status, at, payload).await
+    }
+
     async fn update_runtime(&self, id: &SandboxId, runtime: &RuntimeState) -> Result<()> {
         let done = sqlx::query(
             "UPDATE sandboxes SET renderer_port = $2, adoption = $3, restarts = $4 WHERE id = $1",

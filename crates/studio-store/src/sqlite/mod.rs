@@ -142,3 +142,4 @@ pub(crate) fn ts(at: OffsetDateTime) -> Result<String> {
 
 mod access;
 mod queries;
+mod status;

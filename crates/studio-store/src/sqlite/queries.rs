@@ -129,6 +129,16 @@ impl Store for SqliteStore {
         ensure_found(done.rows_affected(), id)
     }
 
+    async fn set_status_with_event(
+        &self,
+        id: &SandboxId,
+        status: SandboxStatus,
+        at: OffsetDateTime,
+        payload: Value,
+    ) -> Result<Event> {
+        self.status_with_event(id, status, at, payload).await
+    }
+
     async fn update_runtime(&self, id: &SandboxId, runtime: &RuntimeState) -> Result<()> {
         let done = sqlx::query(
             "UPDATE sandboxes SET renderer_port = $2, adoption = $3, restarts = $4 WHERE id = $1",
@@ -201,31 +211,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_event(&self, id: &SandboxId, kind: EventKind, payload: Value) -> Result<Event> {
-        let now = ts(OffsetDateTime::now_utc())?;
-        let mut tx = self.begin_write().await?;
-        // Taking the seq and inserting the event commit together: a failed insert rolls the
-        // counter back too, so the sequence never has a gap.
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE sandboxes SET next_event_seq = next_event_seq + 1 WHERE id = $1 \
-             RETURNING next_event_seq - 1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let seq = seq.ok_or_else(|| StoreError::SandboxNotFound(id.clone()))?;
-        sqlx::query(
-            "INSERT INTO events (sandbox_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id.to_string())
-        .bind(seq)
-        .bind(kind.as_str())
-        .bind(Json(&payload))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let seq = u64::try_from(seq).map_err(|e| crate::error::corrupt("event seq", e))?;
-        Ok(Event { kind, payload, seq })
+        self.append_event_tx(id, kind, payload).await
     }
 
     async fn events_since(&self, id: &SandboxId, since: u64, limit: u32) -> Result<Vec<Event>> {

@@ -10,6 +10,7 @@ mod events;
 mod migrations;
 mod sandboxes;
 mod startup;
+mod status_events;
 mod support;
 
 /// Generates `sqlite::$case` and `postgres::$case` for each `$module::$case`. The database is
@@ -57,4 +58,6 @@ shared_suite!(
     events::event_seqs_are_gap_free_under_50_concurrent_appenders,
     events::event_seqs_survive_restarts_and_pruning,
     events::events_since_pages_in_order,
+    status_events::a_status_and_its_event_are_stored_together_in_seq_order,
+    status_events::a_status_whose_event_fails_is_not_stored,
 );
