@@ -13,11 +13,12 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { createServer } from "vite";
 
-// Studio reads this process's output through pipes. If the server is killed, those pipes lose
-// their reader until the next server adopts the renderer; a write then fails with EPIPE, which
-// Node turns into an uncaught error that would end a renderer that should keep serving. The lines
-// written in that window are lost; the renderer is not. (Here, not in vite.config.mjs: Vite
-// re-imports its config on every config change, which would add these listeners again each time.)
+// Studio's supervisor gives this process files as stdout and stderr (`<data-dir>/run/logs/`),
+// which never lose their reader. A supervisor run without a log directory uses pipes instead; if
+// it is killed, a write then fails with EPIPE, which Node turns into an uncaught error that would
+// end a renderer that should keep serving: this guard is for that case. (Here, not in
+// vite.config.mjs: Vite re-imports its config on every config change, which would add these
+// listeners again each time.)
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error) => {
     if (error.code !== "EPIPE") throw error;

@@ -35,6 +35,12 @@ pub(crate) fn renderer_config(
 }
 
 /// Renderers serve on Unix sockets, so the supervisor's port registry is not used for them.
-pub(crate) fn supervisor_config(_config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {
-    studio_supervisor::SupervisorConfig::default()
+/// Their output goes to files in `<data-dir>/run/logs/` (`<unit>.out`, `<unit>.err`), never to a
+/// pipe: a renderer that logs while the server is dead (SIGKILL) would die of the pipe that lost
+/// its reader, and could not be re-adopted.
+pub(crate) fn supervisor_config(config: &ManagerConfig) -> studio_supervisor::SupervisorConfig {
+    studio_supervisor::SupervisorConfig {
+        log_dir: Some(config.data_dir.join("run").join("logs")),
+        ..studio_supervisor::SupervisorConfig::default()
+    }
 }

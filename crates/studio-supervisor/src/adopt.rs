@@ -1,14 +1,15 @@
 //! Re-adoption: a new supervisor process takes over a unit that outlived the old one (see
 //! [`AdoptionRecord`] for what survives and how it is verified).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::cgroup::{CgroupRoot, UnitCgroup};
 use crate::error::AdoptionMismatch;
+use crate::log_files;
 use crate::logs::{self, LogBuffer, LogStream};
-use crate::process::{self, Instance};
+use crate::process::{self, Instance, Output};
 use crate::procinfo;
 use crate::token::TOKEN_VAR;
 
@@ -24,12 +25,19 @@ use crate::token::TOKEN_VAR;
 /// the PID, then watches the leader through a pidfd, which works for processes that are not its
 /// children, and supervises the unit as if it had started it (crash restarts, liveness, stop).
 ///
-/// **Logs of adopted units.** The old supervisor held the read ends of the unit's stdout/stderr
-/// pipes. The new one reopens the same pipes through `/proc/<leader>/fd/{1,2}` and reads on, so
-/// output written after the adoption is captured as before. Output written while *no* supervisor
-/// was alive met a pipe without a reader: the writer got EPIPE (Node reports an error on stdout)
-/// or SIGPIPE, which may crash it; the new supervisor then restarts it like any crash. The old
-/// supervisor's ring buffer is lost with it.
+/// **Logs of adopted units.** With a log directory
+/// ([`SupervisorConfig::log_dir`](crate::SupervisorConfig::log_dir)) the unit writes to files:
+/// nothing happens to it while no supervisor is alive, and the new supervisor, after checking
+/// that the unit's fds 1 and 2 are its files, replays their last
+/// [`max_file_bytes`](crate::LogLimits::max_file_bytes) into its (empty) ring buffer, including
+/// what was written while no supervisor was alive, then tails them (see `log_files.rs`).
+///
+/// Without one, the old supervisor held the read ends of the unit's stdout/stderr pipes. The new
+/// one reopens the same pipes through `/proc/<leader>/fd/{1,2}` and reads on, so output written
+/// after the adoption is captured as before. Output written while *no* supervisor was alive met
+/// a pipe without a reader: the writer got EPIPE (Node reports an error on stdout) or SIGPIPE,
+/// which may crash it; the new supervisor then restarts it like any crash. The old supervisor's
+/// ring buffer is lost with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdoptionRecord {
     pub unit: String,
@@ -69,6 +77,7 @@ pub(crate) async fn adopt(
     unit: &str,
     record: &AdoptionRecord,
     logs: &std::sync::Arc<LogBuffer>,
+    log_dir: Option<&Path>,
 ) -> Result<Instance, AdoptionMismatch> {
     if record.unit != unit {
         return Err(AdoptionMismatch::NameMismatch {
@@ -111,6 +120,11 @@ pub(crate) async fn adopt(
         });
     }
     tracing::info!(%unit, pid, "adopted a unit from a previous supervisor");
+    let tailer = match log_dir {
+        Some(dir) => log_files::adopt(dir, unit, pid, logs).await,
+        None => None,
+    };
+    // Pipes, if a supervisor without a log directory started it (files are skipped here).
     let readers = reattach_output(pid, logs);
     Ok(Instance::adopted(
         pid,
@@ -119,7 +133,7 @@ pub(crate) async fn adopt(
         record.token.clone(),
         cgroup,
         pidfd,
-        readers,
+        Output { readers, tailer },
     ))
 }
 

@@ -96,6 +96,10 @@
 //!   unit token, nothing else of the supervisor's environment.
 //! - **Output never blocks a stop.** Pipes are read by detached tasks into a bounded ring buffer
 //!   per unit that survives restarts; a stop never waits for end-of-file.
+//! - **Output never kills a unit.** With [`SupervisorConfig::log_dir`], stdout and stderr are
+//!   files the supervisor opened (`<unit>.out`, `<unit>.err`), capped and rotated, and tailed into
+//!   the same ring buffer; a unit that writes while no supervisor is alive meets no reader-less
+//!   pipe, and the next supervisor replays what it wrote.
 //! - **Crashes restart with backoff; requests are not crashes.** See [`RestartPolicy`].
 //!
 //! - **Units outlive their supervisor.** Dropping the [`Supervisor`] or killing its process
@@ -106,13 +110,16 @@
 //! # Cost
 //!
 //! An idle unit costs its task, two pipe readers and a pidfd registration (a few KB, see the
-//! benchmark), and no CPU: nothing polls unless a liveness probe is configured.
+//! benchmark), and no CPU: nothing polls unless a liveness probe is configured. With a log
+//! directory one tailer task replaces the pipe readers; while the unit is quiet it checks two
+//! file sizes (`fstat`) every 250 ms.
 
 mod adopt;
 mod cgroup;
 mod checks;
 mod error;
 mod limits;
+mod log_files;
 mod log_limits;
 mod logs;
 mod ports;

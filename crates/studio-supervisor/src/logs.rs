@@ -1,6 +1,7 @@
 //! Per-unit logs: a bounded, timestamped ring buffer of output lines with live subscribers.
 //!
-//! One reader task per pipe turns bytes into lines. Readers are detached from the unit's
+//! One reader task per pipe turns bytes into lines (or, when the supervisor has a log directory,
+//! one tailer per instance reads the unit's output files: `log_files.rs`). Readers are detached from the unit's
 //! lifecycle: a stop never waits for a pipe to reach end-of-file (a grandchild that escaped the
 //! unit may hold it open forever); once the unit is stopped its readers get a short grace to
 //! drain what was already written and are then aborted.
@@ -61,6 +62,10 @@ impl LogBuffer {
             ring: Mutex::new(Ring::default()),
             live: OnceLock::new(),
         }
+    }
+
+    pub fn limits(&self) -> LogLimits {
+        self.limits
     }
 
     pub fn push(&self, stream: LogStream, text: String) {
@@ -162,20 +167,20 @@ pub(crate) fn retire_readers(readers: Vec<JoinHandle<()>>) {
 
 /// Splits a byte stream into lines of at most `max` bytes, never splitting a UTF-8 character.
 #[derive(Debug)]
-struct LineSplitter {
+pub(crate) struct LineSplitter {
     max: usize,
     partial: Vec<u8>,
 }
 
 impl LineSplitter {
-    fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Self {
             max: max.max(4),
             partial: Vec::new(),
         }
     }
 
-    fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(String)) {
+    pub(crate) fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(String)) {
         while let Some(newline) = bytes.iter().position(|&b| b == b'\n') {
             self.partial.extend_from_slice(&bytes[..newline]);
             self.emit_long_pieces(&mut emit);
@@ -202,7 +207,7 @@ impl LineSplitter {
         }
     }
 
-    fn finish(self) -> Option<String> {
+    pub(crate) fn finish(self) -> Option<String> {
         (!self.partial.is_empty()).then(|| decode(self.partial))
     }
 }
@@ -248,6 +253,7 @@ mod tests {
             max_lines: 3,
             max_bytes: 1000,
             max_line_bytes: 100,
+            ..LogLimits::default()
         });
         for i in 0..10 {
             buffer.push(LogStream::Stdout, format!("line {i}"));
@@ -257,6 +263,7 @@ mod tests {
             max_lines: 100,
             max_bytes: 10,
             max_line_bytes: 100,
+            ..LogLimits::default()
         });
         for text in ["aaaa", "bbbb", "cccc"] {
             buffer.push(LogStream::Stderr, text.into());

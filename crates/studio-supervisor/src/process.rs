@@ -14,6 +14,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::cgroup::UnitCgroup;
+use crate::log_files::{self, Tailer};
 use crate::logs::{self, LogBuffer, LogStream};
 use crate::procinfo;
 use crate::socket::{LISTEN_FD, LISTEN_FD_VAR};
@@ -51,17 +53,28 @@ pub(crate) struct Instance {
     /// an exit status we can read.
     is_child: bool,
     exit: Option<ExitReason>,
-    readers: Vec<JoinHandle<()>>,
+    output: Output,
+}
+
+/// What reads an instance's output into its unit's log buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    /// One per pipe (a supervisor without a log directory).
+    pub readers: Vec<JoinHandle<()>>,
+    /// Of the output files (a supervisor with a log directory).
+    pub tailer: Option<Tailer>,
 }
 
 /// Spawns the unit's command, with `listener` (the unit's listening socket, if it has one) as
-/// fd [`LISTEN_FD`]. `Err` is a message for the operator (program not found, ...).
+/// fd [`LISTEN_FD`], and its output going to files in `log_dir` (see `log_files.rs`), or to pipes
+/// without one. `Err` is a message for the operator (program not found, ...).
 pub(crate) fn spawn(
     spec: &UnitSpec,
     token: String,
     cgroup: Option<UnitCgroup>,
     logs: &Arc<LogBuffer>,
     listener: Option<BorrowedFd<'_>>,
+    log_dir: Option<&Path>,
 ) -> Result<Instance, String> {
     if !spec.cwd.is_dir() {
         return Err(format!(
@@ -79,9 +92,21 @@ pub(crate) fn spawn(
     cmd.envs(&spec.env)
         .env(TOKEN_VAR, &token)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .process_group(0);
+    // Opened here, before the fork: a child that drops its privileges (`run_as`) could not open
+    // them itself, and keeps writing to descriptors it inherited.
+    let files = match log_dir {
+        Some(dir) => {
+            let opened = log_files::open_for_spawn(dir, &spec.name, spec.log_limits.max_line_bytes)
+                .map_err(|e| format!("cannot open its output files in {}: {e}", dir.display()))?;
+            cmd.stdout(opened.stdout).stderr(opened.stderr);
+            Some(opened.files)
+        }
+        None => {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            None
+        }
+    };
     if let Some(cgroup) = &cgroup {
         join_cgroup_before_exec(&mut cmd, cgroup.join_files().to_vec());
     }
@@ -115,6 +140,7 @@ pub(crate) fn spawn(
             readers.extend(logs::spawn_reader(fd, stream, logs.clone()).ok());
         }
     }
+    let tailer = files.map(|files| files.start(logs));
     // Dropping a std `Child` neither kills nor reaps it: this instance owns it from here on.
     drop(child);
     Ok(Instance {
@@ -128,7 +154,7 @@ pub(crate) fn spawn(
         pidfd,
         is_child: true,
         exit: None,
-        readers,
+        output: Output { readers, tailer },
     })
 }
 
@@ -239,7 +265,7 @@ impl Instance {
         token: String,
         cgroup: Option<UnitCgroup>,
         pidfd: AsyncFd<OwnedFd>,
-        readers: Vec<JoinHandle<()>>,
+        output: Output,
     ) -> Self {
         Self {
             pid,
@@ -250,7 +276,7 @@ impl Instance {
             pidfd,
             is_child: false,
             exit: None,
-            readers,
+            output,
         }
     }
 
@@ -397,7 +423,8 @@ impl Instance {
         }
     }
 
-    /// After the unit is gone: reap the leader, remove the cgroup, let the log readers drain.
+    /// After the unit is gone: reap the leader, remove the cgroup, let the log readers drain, and
+    /// read the output files to their end (before the next instance opens them).
     async fn release(&mut self) {
         if self.is_child {
             // The leader is dead (a zombie), so this returns at once; retry briefly in case the
@@ -429,7 +456,10 @@ impl Instance {
                 }
             }
         }
-        logs::retire_readers(std::mem::take(&mut self.readers));
+        logs::retire_readers(std::mem::take(&mut self.output.readers));
+        if let Some(tailer) = self.output.tailer.take() {
+            tailer.finish().await;
+        }
     }
 
     pub fn exit_reason(&self) -> Option<ExitReason> {

@@ -23,6 +23,14 @@ pub struct SupervisorConfig {
     /// inside it are skipped).
     pub port_range: RangeInclusive<u16>,
     pub cgroups: CgroupMode,
+    /// Where units' output goes: `<log_dir>/<unit>.out` and `.err`, created by the supervisor
+    /// (directory 0700, files 0600), passed to every instance as its stdout and stderr, and
+    /// tailed into the unit's log buffer; capped and rotated at
+    /// [`LogLimits::max_file_bytes`](crate::LogLimits::max_file_bytes). A unit writing to a file
+    /// survives the death of its supervisor however much it logs, and a new supervisor replays
+    /// what it wrote meanwhile. `None`: pipes read by the supervisor; a unit that writes while no
+    /// supervisor is alive then gets EPIPE or SIGPIPE and may die of it.
+    pub log_dir: Option<PathBuf>,
 }
 
 impl Default for SupervisorConfig {
@@ -30,6 +38,7 @@ impl Default for SupervisorConfig {
         Self {
             port_range: 5173..=5999,
             cgroups: CgroupMode::Auto,
+            log_dir: None,
         }
     }
 }
@@ -52,6 +61,7 @@ pub(crate) struct Shared {
     pub cgroups: Option<CgroupRoot>,
     pub ports: PortRegistry,
     pub events: broadcast::Sender<UnitStatus>,
+    pub log_dir: Option<PathBuf>,
     units: Mutex<BTreeMap<String, Unit>>,
 }
 
@@ -114,6 +124,7 @@ impl Supervisor {
             cgroups,
             ports: PortRegistry::new(config.port_range),
             events: broadcast::channel(1024).0,
+            log_dir: config.log_dir,
             units: Mutex::new(BTreeMap::new()),
         };
         Self {
@@ -160,7 +171,8 @@ impl Supervisor {
         spec.validate()?;
         self.ensure_unregistered(&spec.name)?;
         let logs = Arc::new(LogBuffer::new(spec.log_limits));
-        let instance = adopt::adopt(&spec.name, &record, &logs)
+        let log_dir = self.shared.log_dir.as_deref();
+        let instance = adopt::adopt(&spec.name, &record, &logs, log_dir)
             .await
             .map_err(|reason| SupervisorError::Adoption {
                 name: spec.name.clone(),

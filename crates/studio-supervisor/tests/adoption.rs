@@ -2,58 +2,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Lines, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::host::Host;
 use common::*;
-use serde_json::Value;
 use studio_supervisor::{AdoptionMismatch, AdoptionRecord, SupervisorError};
-
-/// A `studio-supervise` process: a supervisor of its own that the test can SIGKILL.
-struct Host {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    events: Lines<BufReader<ChildStdout>>,
-}
-
-impl Host {
-    fn spawn(mode: &str, input: &[String]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_studio-supervise"))
-            .arg(mode)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn studio-supervise");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        for line in input {
-            writeln!(stdin, "{line}").expect("write to the host");
-        }
-        let events = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        Self {
-            child,
-            stdin: Some(stdin),
-            events,
-        }
-    }
-
-    /// The next event of the given kind (skipping log lines and others).
-    fn next(&mut self, kind: &str) -> Value {
-        for line in self.events.by_ref() {
-            let line = line.expect("read from the host");
-            let event: Value = serde_json::from_str(&line).expect("a JSON event");
-            if event["event"] == kind || event["event"] == "error" {
-                return event;
-            }
-        }
-        panic!("the host exited before a {kind:?} event");
-    }
-
-    fn send(&mut self, command: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{command}").expect("write to the host");
-    }
-}
 
 #[tokio::test]
 async fn a_second_supervisor_readopts_the_unit_of_a_sigkilled_one_without_restarting_it() {

@@ -28,6 +28,7 @@ async fn ten_megabytes_of_stdout_leave_a_byte_exact_tail() {
             max_lines: 20_000,
             max_bytes: 1 << 20,
             max_line_bytes: 16 << 10,
+            ..LogLimits::default()
         },
         ..shell("firehose", "")
     };

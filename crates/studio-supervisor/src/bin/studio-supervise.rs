@@ -8,10 +8,14 @@
 //! studio-supervise adopt    stdin line 1: UnitSpec, line 2: AdoptionRecord; adopts the unit
 //! ```
 //!
+//! A second argument `--log-dir=DIR` sets [`SupervisorConfig::log_dir`] (output to files in DIR
+//! instead of pipes).
+//!
 //! Then it prints one JSON object per line on stdout: `{"event":"running","status":..,"record":..}`
 //! (or `{"event":"error","message":..}` and exit code 1), then `{"event":"log","line":..}` for
 //! every output line of the unit. Input line `stop` stops the unit and prints
-//! `{"event":"stopped",..}`; `status` prints the status. At end of input the process exits
+//! `{"event":"stopped",..}`; `status` prints the status; `logs` prints
+//! `{"event":"logs","lines":[..]}`, the whole ring buffer. At end of input the process exits
 //! *without* stopping the unit, leaving it for another supervisor to adopt.
 
 use std::io::Write;
@@ -33,7 +37,17 @@ async fn main() -> Result<()> {
             .context("expected a UnitSpec line")?,
     )
     .context("invalid UnitSpec JSON")?;
-    let sup = Supervisor::new(SupervisorConfig::default());
+    let log_dir = match std::env::args().nth(2) {
+        Some(arg) => match arg.strip_prefix("--log-dir=") {
+            Some(dir) => Some(dir.into()),
+            None => bail!("unknown argument {arg:?}: use --log-dir=DIR"),
+        },
+        None => None,
+    };
+    let sup = Supervisor::new(SupervisorConfig {
+        log_dir,
+        ..SupervisorConfig::default()
+    });
     let unit = match mode.as_str() {
         "run" => start(&sup, spec).await,
         "adopt" => {
@@ -75,6 +89,7 @@ async fn main() -> Result<()> {
                     json!({ "event": "stopped", "outcome": outcome })
                 }
                 Some("status") => json!({ "event": "status", "status": unit.status() }),
+                Some("logs") => json!({ "event": "logs", "lines": unit.logs(usize::MAX) }),
                 Some(other) => json!({ "event": "error", "message": format!("unknown command {other:?}") }),
                 None => break, // leave the unit running
             },

@@ -202,8 +202,9 @@ impl Actor {
         });
         let cgroup_dirs = cgroup.as_ref().map(|c| c.dirs()).unwrap_or_default();
         let listener = self.socket.as_ref().map(socket::BoundSocket::fd);
-        let instance =
-            process::spawn(&self.spec, token, cgroup, &self.logs, listener).map_err(|reason| {
+        let log_dir = self.shared.log_dir.as_deref();
+        let instance = process::spawn(&self.spec, token, cgroup, &self.logs, listener, log_dir)
+            .map_err(|reason| {
                 for dir in &cgroup_dirs {
                     let _ = std::fs::remove_dir(dir);
                 }

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(unused_imports)] // the re-exports, likewise
 
+pub mod host;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
