@@ -31,6 +31,9 @@ for script in tests/setup/npm-*.sh; do
   [ -e "$script" ] && bash "$script"
 done
 
+step "Python packages"
+bash tests/setup/python-fuzz.sh
+
 step "PostgreSQL"
 # shellcheck source=tests/setup/postgres.sh
 source tests/setup/postgres.sh
@@ -57,3 +60,6 @@ cargo test --workspace --doc --locked
 step "tests"
 # Scheduling (slow-test limits, tests that need both cores) lives in .config/nextest.toml.
 cargo nextest run --workspace --locked --no-fail-fast
+
+step "API fuzzing"
+bash tests/fuzz/run.sh

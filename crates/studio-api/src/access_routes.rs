@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use studio_wire::{
 
 use crate::convert::rfc3339;
 use crate::error::ApiError;
-use crate::json::body_read_error;
+use crate::json::{PathParam, body_read_error};
 use crate::preview_auth::{LINK_PARAM, REDEEM_PATH};
 use crate::state::AppState;
 
@@ -32,7 +32,7 @@ use crate::state::AppState;
     ))]
 pub async fn preview_link(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     OptionalJson(_body): OptionalJson<PreviewLinkRequest>,
 ) -> Result<Json<PreviewLinkResponse>, ApiError> {
     let link = state.manager.preview_link(&id).await?;
@@ -57,7 +57,7 @@ pub async fn preview_link(
     ))]
 pub async fn create_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     OptionalJson(body): OptionalJson<CreateTokenRequest>,
 ) -> Result<Response, ApiError> {
     let made = state
@@ -79,7 +79,7 @@ pub async fn create_token(
         (status = 404, body = ErrorBody)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.manager.tokens(&id).await?;
     Ok(Json(TokenList {
@@ -94,7 +94,7 @@ pub async fn list_tokens(
         (status = 404, body = ErrorBody)))]
 pub async fn delete_token(
     State(state): State<AppState>,
-    Path((id, token_id)): Path<(String, String)>,
+    PathParam((id, token_id)): PathParam<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.manager.revoke_token(&id, &token_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,12 +1,15 @@
-//! A JSON body extractor whose every rejection is an [`ApiError`].
+//! A JSON body extractor and a path extractor whose every rejection is an [`ApiError`].
 //!
 //! axum's own `Json` answers rejections with plain text. Studio promises `{"error","code"}` for every
 //! failure, including a body that is not JSON, has the wrong types, misses a field, or is too large,
-//! so handlers take [`JsonBody<T>`] instead.
+//! so handlers take [`JsonBody<T>`] instead. The same holds for path segments: axum's `Path`
+//! answers a segment that is not UTF-8 (`/api/v1/sandboxes/%FF`) with a plain-text 400, so
+//! handlers take [`PathParam<T>`].
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -27,6 +30,35 @@ where
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(rejection_to_error(rejection)),
         }
+    }
+}
+
+/// `PathParam<T>`: like `axum::extract::Path<T>`, but rejects with Studio's error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PathParam<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParam<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_rejection_to_error(&rejection)),
+        }
+    }
+}
+
+fn path_rejection_to_error(rejection: &PathRejection) -> ApiError {
+    // A route whose handler asks for parameters its path does not have is our bug (axum: 500);
+    // anything else is a segment the client sent that does not decode (400).
+    if rejection.status().is_server_error() {
+        ApiError::internal(rejection.body_text())
+    } else {
+        ApiError::bad_request("invalid_path", rejection.body_text())
     }
 }
 
@@ -78,4 +110,41 @@ fn source_text(err: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::PathParam;
+
+    async fn echo(PathParam(id): PathParam<String>) -> String {
+        id
+    }
+
+    /// axum's own `Path` answers this with a plain-text 400; the API promises JSON errors only.
+    #[tokio::test]
+    async fn a_path_segment_that_is_not_utf8_is_a_json_400() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/x/{id}", get(echo));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /x/%FF HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(answer.contains(r#""code":"invalid_path""#), "{answer}");
+    }
 }

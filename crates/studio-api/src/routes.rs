@@ -6,29 +6,30 @@
 #![allow(unused_qualifications)]
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use studio_sandbox::{Execute, FileOp, RollbackTo};
 use studio_wire::{
     CreateSandboxRequest, CreateSandboxResponse, ErrorBody, ExecuteCommand, ExecuteRequest,
-    ExecuteResponse, FinalizeRequest, FinalizeResponse, LogsResponse, RollbackRequest,
+    ExecuteResponse, FinalizeRequest, FinalizeResponse, LogRecord, LogsResponse, RollbackRequest,
     RollbackResponse, SandboxList, SandboxView,
 };
 use utoipa::IntoParams;
 
 use crate::convert::{create_request, sandbox_view};
 use crate::error::ApiError;
-use crate::json::JsonBody;
+use crate::json::{JsonBody, PathParam};
 use crate::state::AppState;
 
 /// Create a sandbox; answers once its renderer serves the page.
 #[utoipa::path(post, path = "/api/v1/sandboxes", tag = "sandboxes", request_body = CreateSandboxRequest,
     responses(
         (status = 201, body = CreateSandboxResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        // A scoped token reaches its own sandbox's routes only (`auth`).
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, description = "`--max-sandboxes` reached (with `Retry-After`)", body = ErrorBody),
         (status = 502, body = ErrorBody),
     ))]
@@ -49,7 +50,8 @@ pub async fn create(
 
 /// List every sandbox the server knows, oldest first.
 #[utoipa::path(get, path = "/api/v1/sandboxes", tag = "sandboxes",
-    responses((status = 200, body = SandboxList), (status = 401, body = ErrorBody)))]
+    // 403: a scoped token reaches its own sandbox's routes only (`auth`).
+    responses((status = 200, body = SandboxList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<SandboxList>, ApiError> {
     let sandboxes = state
         .manager
@@ -67,7 +69,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<SandboxList>, Ap
     responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<SandboxView>, ApiError> {
     Ok(Json(sandbox_view(state.manager.get(&id).await?)))
 }
@@ -81,7 +83,7 @@ pub async fn get(
     ))]
 pub async fn execute(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<ExecuteRequest>,
 ) -> Result<Json<ExecuteResponse>, ApiError> {
     let op = match (body.command, body.content) {
@@ -131,7 +133,7 @@ pub async fn execute(
     ))]
 pub async fn rollback(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<RollbackRequest>,
 ) -> Result<Json<RollbackResponse>, ApiError> {
     let target = RollbackTo::from_fields(body.commit_hash, body.steps)?;
@@ -151,7 +153,7 @@ pub async fn rollback(
     ))]
 pub async fn finalize(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<FinalizeRequest>,
 ) -> Result<Json<FinalizeResponse>, ApiError> {
     if body.title.trim().is_empty() {
@@ -173,7 +175,7 @@ macro_rules! control {
         #[utoipa::path(post, path = $path, tag = "sandboxes",
             params(("id" = String, Path, description = "sb_<hex>")),
             responses((status = 200, body = SandboxView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-        pub async fn $name(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SandboxView>, ApiError> {
+        pub async fn $name(State(state): State<AppState>, PathParam(id): PathParam<String>) -> Result<Json<SandboxView>, ApiError> {
             Ok(Json(sandbox_view(state.manager.$method(&id).await?)))
         }
     };
@@ -204,13 +206,16 @@ control!(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     state.manager.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+// `parameter_in = Query`: without it utoipa declares the fields as required *path* parameters,
+// and clients (and the fuzzer) generated from the document put them in the path.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogsQuery {
     /// Stream new lines as they arrive (newline-delimited JSON).
@@ -223,10 +228,16 @@ pub struct LogsQuery {
 /// The renderer's recent output; `?follow=true` streams it as newline-delimited JSON.
 #[utoipa::path(get, path = "/api/v1/sandboxes/{id}/logs", tag = "sandboxes",
     params(("id" = String, Path, description = "sb_<hex>"), LogsQuery),
-    responses((status = 200, body = LogsResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        // `?follow=true` answers a stream of `LogRecord`s, one JSON object per line.
+        (status = 200, content((LogsResponse = "application/json"), (LogRecord = "application/x-ndjson"))),
+        (status = 404, body = ErrorBody),
+        // `?follow=true` of a sandbox without a renderer (stopped, failed): `no_renderer`.
+        (status = 409, body = ErrorBody),
+    ))]
 pub async fn logs(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     query: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;

@@ -25,7 +25,7 @@ mod selection;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use studio_hub::Subscription;
@@ -33,6 +33,7 @@ use studio_wire::{ErrorBody, EventMessage};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
+use crate::json::PathParam;
 use crate::state::AppState;
 use crate::ws_limits::{Coalescer, MAX_CLIENT_MESSAGE, RateLimiter, Verdict, WsLimits};
 
@@ -47,6 +48,7 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// Replay every event with a larger sequence number first.
     since: Option<u64>,
@@ -60,10 +62,12 @@ pub struct WsQuery {
 #[utoipa::path(get, path = "/api/v1/sandboxes/{id}/ws", tag = "events",
     params(("id" = String, Path, description = "sb_<hex>"), WsQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
-              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn upgrade(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    // Studio's own path extractor: a malformed segment is a JSON error like everywhere else.
+    PathParam(id): PathParam<String>,
     query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {

@@ -82,6 +82,19 @@ impl RendererError {
         matches!(self, Self::UnsafeManifest { .. })
     }
 
+    /// Whether the caller can fix this in what it sent or in its repository (a 422): a setting
+    /// of the create request, or a repository without `package.json`, without React, or with an
+    /// invalid `studio.json`. An install that fails is not among them: the registry may be down.
+    pub fn is_callers_to_fix(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidSetting { .. }
+                | Self::StudioJson { .. }
+                | Self::NoPackageJson(_)
+                | Self::MissingPackage { .. }
+        )
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

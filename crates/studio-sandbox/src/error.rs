@@ -133,6 +133,9 @@ impl From<studio_renderer::RendererError> for ManagerError {
         if e.is_unsafe_manifest() {
             return Self::new(ErrorKind::Invalid, "unsafe_manifest", e.to_string());
         }
+        if e.is_callers_to_fix() {
+            return Self::new(ErrorKind::Invalid, "invalid_repository", e.to_string());
+        }
         Self::new(
             ErrorKind::Upstream,
             "renderer_preparation_failed",

@@ -21,7 +21,8 @@ pub struct LogsResponse {
 
 /// One record of `GET …/logs?follow=true` (newline-delimited JSON): a line, or word that lines
 /// were skipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// `ToSchema`: the OpenAPI document describes the streamed (`application/x-ndjson`) answer too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum LogRecord {
     Line(LogLineView),

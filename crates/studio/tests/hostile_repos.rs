@@ -353,3 +353,29 @@ export default {{ plugins: [] }};
     );
     accepting.abort();
 }
+
+/// A repository Studio cannot render is the caller's to fix, not a failing peer: 422
+/// `invalid_repository` naming what is missing (it was a 502, which the API fuzzing flagged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_without_package_json_or_react_is_refused_as_the_callers_to_fix() {
+    let no_manifest = HostileRemote::new("no-manifest-", |seed| {
+        fs::remove_file(seed.join("package.json")).unwrap();
+        fs::remove_file(seed.join("package-lock.json")).unwrap();
+    });
+    let no_react = HostileRemote::new("no-react-", |seed| {
+        fs::write(
+            seed.join("package.json"),
+            r#"{"name": "no-react", "version": "1.0.0", "private": true}"#,
+        )
+        .unwrap();
+        fs::remove_file(seed.join("package-lock.json")).unwrap();
+    });
+    let data = DataDir::new("callers-repo-");
+    let studio = Studio::start(&ServerConfig::new(&data));
+    let api = studio.api();
+    for (remote, needle) in [(&no_manifest, "has no package.json"), (&no_react, "react")] {
+        let answer = api.create(&create_body(&remote.url())).await;
+        let message = answer.expect_error(422, "invalid_repository");
+        assert!(message.contains(needle), "{message}");
+    }
+}
