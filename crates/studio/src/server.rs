@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// 429 with `Retry-After`.
     #[arg(long, env = "STUDIO_MAX_SANDBOXES", default_value_t = defaults::MAX_SANDBOXES)]
     pub max_sandboxes: usize,
+    /// Events (the WebSocket replay log) older than this many hours are deleted (checked at least
+    /// twice per period, at most hourly).
+    #[arg(long, env = "STUDIO_EVENT_RETENTION_HOURS", default_value_t = studio_core::defaults::EVENT_RETENTION.as_secs_f64() / 3600.0, value_parser = parse_positive_hours)]
+    pub event_retention_hours: f64,
     /// npm installs running at once (a new repository's dependencies); more wait for a slot.
     #[arg(long, env = "STUDIO_MAX_INSTALLS", default_value_t = defaults::MAX_INSTALLS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_installs: usize,
@@ -235,6 +239,7 @@ pub async fn start(
     config.default_max_restarts = args.max_restarts;
     config.max_timeout = Duration::from_secs_f64(args.max_timeout_hours * 3600.0);
     config.max_sandboxes = args.max_sandboxes;
+    config.event_retention = Duration::from_secs_f64(args.event_retention_hours * 3600.0);
     config.max_installs = args.max_installs;
     config.sandbox_memory = args.sandbox_memory;
     config.sandbox_pids = args.sandbox_pids;
@@ -306,6 +311,16 @@ fn parse_sandbox_memory(value: &str) -> Result<u64, String> {
         true => Ok(bytes),
         false => Err(format!(
             "{value:?} is below the smallest memory limit, 1MiB"
+        )),
+    }
+}
+
+/// `--event-retention-hours`: a finite number of hours above zero (`0.1` is six minutes).
+fn parse_positive_hours(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(hours) if hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0 => Ok(hours),
+        _ => Err(format!(
+            "{value:?} is not a number of hours above 0 and at most a year (8784)"
         )),
     }
 }
