@@ -119,8 +119,17 @@ impl Manager {
             )
         })?;
         let id = SandboxId::from_random(rand::random());
-        let actor = actor::setup(&self.shared, id.clone(), valid, slot).await?;
-        actor.spawn();
+        // In a task of its own, awaited here: a client that disconnects drops this future, never
+        // the setup half-way (which would leave a `starting` record, a checkout and perhaps a
+        // running renderer with no actor to own them). The sandbox is created either way.
+        let (shared, setup_id) = (self.shared.clone(), id.clone());
+        tokio::spawn(async move {
+            let actor = actor::setup(&shared, setup_id, valid, slot).await?;
+            actor.spawn();
+            Ok::<(), ManagerError>(())
+        })
+        .await
+        .map_err(|e| ManagerError::internal(format!("the create task ended abnormally: {e}")))??;
         self.snapshot(&id).await
     }
 
@@ -201,14 +210,49 @@ impl Manager {
         let sandbox = parse_id(id)?;
         match self.shared.registry.get(&sandbox) {
             Some(handle) => handle.ask(Command::Delete).await,
-            // No actor: a failed setup or a finished sandbox. Nothing runs; forget the record.
-            None => match self.shared.store.delete_sandbox(&sandbox).await? {
-                true => {
-                    self.shared.hub.close_topic(&sandbox);
-                    Ok(())
-                }
-                false => Err(ManagerError::not_found(id)),
-            },
+            None => self.delete_unowned(&sandbox).await,
+        }
+    }
+
+    /// Deletes a sandbox no actor owns: a failed setup or recovery, or a finished one. Whatever
+    /// may be left of it goes with the record: a renderer the supervisor still holds, the
+    /// checkout (its commits stay in the mirror), the socket file.
+    async fn delete_unowned(&self, sandbox: &SandboxId) -> Result<(), ManagerError> {
+        let record = self
+            .shared
+            .store
+            .get_sandbox(sandbox)
+            .await?
+            .ok_or_else(|| ManagerError::not_found(sandbox))?;
+        // Only a create in progress has a `starting` record and no actor yet (recovery at start
+        // settles every other one): its setup owns the checkout until it is done.
+        if record.status == SandboxStatus::Starting {
+            return Err(ManagerError::conflict(
+                "sandbox_not_active",
+                format!("{sandbox} is still being created; delete it once it is running or failed"),
+            ));
+        }
+        renderer_unit::remove_unowned(&self.shared, sandbox, record.runtime.adoption.as_ref())
+            .await;
+        if record.work_dir.exists() {
+            self.shared
+                .git
+                .remove_session(sandbox, &record.work_dir)
+                .await
+                .map_err(crate::git_error)?;
+        }
+        let socket = self.shared.config.renderer_socket(sandbox);
+        if let Err(e) = std::fs::remove_file(&socket)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(socket = %socket.display(), "could not remove a renderer socket: {e}");
+        }
+        match self.shared.store.delete_sandbox(sandbox).await? {
+            true => {
+                self.shared.hub.close_topic(sandbox);
+                Ok(())
+            }
+            false => Err(ManagerError::not_found(sandbox)),
         }
     }
 

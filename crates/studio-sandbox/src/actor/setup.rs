@@ -234,16 +234,49 @@ pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, ManagerError>
     let mut recovered = 0;
     for record in records.into_iter().filter(|r| !r.status.is_terminal()) {
         let id = record.id.clone();
+        let adoption = record.runtime.adoption.clone();
         match recover_one(shared, record).await {
             Ok(Some(actor)) => {
                 actor.spawn();
                 recovered += 1;
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(sandbox = %id, "could not recover sandbox: {}", e.message),
+            Err(e) => fail_recovery(shared, &id, adoption.as_ref(), e).await,
         }
     }
     Ok(recovered)
+}
+
+/// A sandbox that could not be recovered is `failed`, says why in an `error` event, and keeps
+/// no process: the renderer the supervisor may already hold for it (adopted or started before the
+/// failure) is removed, since no actor will own it.
+async fn fail_recovery(
+    shared: &Arc<Shared>,
+    id: &SandboxId,
+    adoption: Option<&serde_json::Value>,
+    error: ManagerError,
+) {
+    tracing::warn!(sandbox = %id, "could not recover sandbox: {}", error.message);
+    crate::renderer_unit::remove_unowned(shared, id, adoption).await;
+    let announce = Announcer::new(
+        id.clone(),
+        shared.store.clone(),
+        shared.hub.clone(),
+        shared.metrics.clone(),
+    );
+    // No request waits on this: a store that refuses it too is logged, and the next start
+    // tries the recovery again.
+    match announce.status(SandboxStatus::Failed).await {
+        Ok(_) => {
+            announce
+                .error(&format!(
+                    "the sandbox could not be recovered: {}",
+                    error.message
+                ))
+                .await
+        }
+        Err(e) => tracing::warn!(sandbox = %id, "could not mark the sandbox failed: {}", e.message),
+    }
 }
 
 async fn recover_one(

@@ -209,3 +209,44 @@ impl RendererUnit {
 fn supervisor_error(e: studio_supervisor::SupervisorError) -> ManagerError {
     ManagerError::new(ErrorKind::Upstream, "renderer_error", e.to_string())
 }
+
+/// Stops and forgets the renderer of a sandbox that no actor owns (a failed recovery, a delete
+/// of a sandbox without an actor): the one the supervisor holds, or else the one a previous
+/// server left running (`adoption`, the stored record), which is adopted only to be removed with
+/// the supervisor's guarantees (its cgroup killed, nothing left). Its processes are gone when
+/// this returns. Best effort, logged: the caller goes on removing the rest.
+pub(crate) async fn remove_unowned(
+    shared: &Shared,
+    id: &SandboxId,
+    adoption: Option<&serde_json::Value>,
+) {
+    let name = spec::unit_name(id);
+    let unit = match shared.supervisor.unit(&name) {
+        Some(unit) => unit,
+        None => {
+            let Some(record) =
+                adoption.and_then(|r| serde_json::from_value::<AdoptionRecord>(r.clone()).ok())
+            else {
+                return;
+            };
+            // Never started: the spec only names the unit being taken over.
+            let placeholder = studio_supervisor::UnitSpec {
+                name: name.clone(),
+                program: "true".to_owned(),
+                cwd: "/".into(),
+                ..studio_supervisor::UnitSpec::default()
+            };
+            match shared.supervisor.adopt(placeholder, record).await {
+                Ok(unit) => unit,
+                // Not a live process of ours any more: nothing to stop.
+                Err(e) => {
+                    tracing::info!(unit = %name, "no leftover renderer to remove: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    if let Err(e) = unit.remove().await {
+        tracing::warn!(unit = %name, "removing a renderer no actor owns failed: {e}");
+    }
+}
