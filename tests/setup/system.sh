@@ -6,6 +6,7 @@
 #   git             the CLI the git tests use to verify what git2 wrote
 #   nodejs, npm     Vite and the test tooling (if the machine has none)
 #   bubblewrap      the jail every renderer and npm install runs in
+#   sqlite3         tests and the soak benchmark read the server's SQLite file behind its back
 # and the `studio-sandbox` system user jailed processes run as (Studio runs as root in CI).
 set -euo pipefail
 
@@ -21,6 +22,7 @@ have_cmd git || need+=(git)
 have_cmd node || need+=(nodejs npm)
 have_cmd python3 || need+=(python3)
 have_cmd bwrap || need+=(bubblewrap)
+have_cmd sqlite3 || need+=(sqlite3)
 
 # The user renderers and npm run as in their jail: a system user with no home and no shell.
 if [ "$(id -u)" -eq 0 ] && ! getent passwd studio-sandbox >/dev/null; then

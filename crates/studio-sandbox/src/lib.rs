@@ -30,6 +30,7 @@ mod config;
 mod error;
 mod handle;
 mod isolation;
+mod leftovers;
 mod manager;
 mod metrics;
 mod policy;

@@ -69,6 +69,8 @@ impl Manager {
         if recovered > 0 {
             tracing::info!(recovered, "recovered sandboxes");
         }
+        // After recovery: what it adopted is registered, everything else of ours is left over.
+        crate::leftovers::remove_leftover_renderers(&shared).await;
         spawn_event_pruning(Arc::downgrade(&shared));
         Ok(Self { shared })
     }

@@ -55,6 +55,11 @@ impl CgroupRoot {
         Ok(Self { mount, dir, limits })
     }
 
+    /// The directory unit cgroups are created in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Where resource limits are enforced (see [`LimitHierarchies::describe`]).
     pub fn limits(&self) -> &LimitHierarchies {
         &self.limits

@@ -224,6 +224,11 @@ impl Supervisor {
     }
 
     /// The unit with this name, if registered.
+    /// The cgroup root units are created in, if cgroups are used.
+    pub(crate) fn cgroup_root(&self) -> Option<&CgroupRoot> {
+        self.shared.cgroups.as_ref()
+    }
+
     pub fn unit(&self, name: &str) -> Option<Unit> {
         self.shared.lock_units().get(name).cloned()
     }

@@ -137,3 +137,69 @@ async fn a_failed_recovery_is_failed_keeps_no_process_and_deletes_cleanly() {
     assert!(!checkout.exists(), "the checkout is left behind");
     assert!(!socket.exists(), "the socket file is left behind");
 }
+
+/// The cgroup v2 directory of `pid` (`/proc/<pid>/cgroup`'s `0::` line under the v2 mount).
+fn cgroup_dir_of(pid: u32) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let relative = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap()
+        .trim_start_matches('/')
+        .to_owned();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mount = mountinfo
+        .lines()
+        .find_map(|line| {
+            let (fields, fs) = line.split_once(" - ")?;
+            (fs.split_whitespace().next()? == "cgroup2").then(|| fields.split_whitespace().nth(4))?
+        })
+        .unwrap();
+    std::path::Path::new(mount).join(relative)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_renderer_of_a_sandbox_that_no_longer_exists_is_removed_at_start() {
+    let remote = Remote::new().await;
+    let data = DataDir::new("leftover-");
+    let config = ServerConfig::new(&data);
+    let first = Studio::start(&config);
+    let created = first.api().create_ok(&remote.url()).await;
+    let id = created["sandbox_id"].as_str().unwrap().to_owned();
+    let socket = renderer_socket(&data.path().canonicalize().unwrap(), &id);
+    let leader = *renderer_pids(&socket, first.pid()).iter().next().unwrap();
+    let group = procs::pgid_of(leader).unwrap();
+    let cgroup = cgroup_dir_of(leader);
+    assert!(
+        cgroup.file_name().unwrap().to_str().unwrap().starts_with(&format!("{id}-renderer.")),
+        "the renderer's own cgroup: {}",
+        cgroup.display()
+    );
+
+    // The server dies after the sandbox's record is gone (a delete cut off half-way): nothing
+    // would ever stop its renderer.
+    first.kill();
+    let deleted = std::process::Command::new("sqlite3")
+        .arg(data.path().join("studio.db"))
+        .arg(format!("DELETE FROM sandboxes WHERE id = '{id}'"))
+        .status()
+        .expect("sqlite3 (tests/setup/system.sh installs it)");
+    assert!(deleted.success());
+    assert!(!procs::group_members(group).is_empty());
+
+    let second = Studio::start(&config);
+    eventually("the leftover renderer to be removed", WAIT, async || {
+        match (procs::group_members(group).is_empty(), cgroup.exists()) {
+            (true, false) => Ok(()),
+            state => Err(format!("(processes gone, cgroup gone) = {state:?}")),
+        }
+    })
+    .await;
+    assert!(
+        second
+            .log()
+            .contains("removed the leftover renderer of a sandbox no actor owns"),
+        "{}",
+        second.log()
+    );
+}
