@@ -8,6 +8,11 @@
 //! each beside `git clone` of the same repository (for scale) and the git CLI doing the same job.
 //! The machine is shared and noisy, so every operation is interleaved with its baselines: each
 //! round runs ours and theirs back to back, and all of them see the same load.
+//!
+//! Edits and rollbacks are measured twice: durable (the default: files, objects and refs fsync'd
+//! before an edit returns) and not (`GitConfig::durable = false`), to show what durability costs.
+//! libgit2's fsync switch is process-wide and, once on, stays on, so the non-durable rounds run
+//! first, before any durable workspace exists; they are not interleaved with the durable ones.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -44,6 +49,9 @@ async fn run() {
         support::COMMITS,
         load_average()
     );
+
+    // Before anything durable exists (see the module documentation).
+    let (buffered_writes, buffered_rollbacks) = buffered_edits(&url, dir).await;
 
     // Checkouts. Spare and cold sessions use separate workspaces (and mirrors) of the repository.
     let mut config = support::config(&dir.join("data-spare"));
@@ -155,9 +163,18 @@ async fn run() {
         &[("git clone", &clone)],
     );
     let cli_commits = Stats::of(&cli_commits);
+    let buffered_writes = Stats::of(&buffered_writes);
     print_row(
-        "one-file write + commit",
+        "one-file write + commit, durable (fsync)",
         &Stats::of(&writes),
+        &[
+            ("not durable", &buffered_writes),
+            ("git add+commit", &cli_commits),
+        ],
+    );
+    print_row(
+        "one-file write + commit, not durable (no fsync)",
+        &buffered_writes,
         &[("git clone", &clone), ("git add+commit", &cli_commits)],
     );
     print_row(
@@ -166,9 +183,18 @@ async fn run() {
         &[("git clone", &clone)],
     );
     let cli_resets = Stats::of(&cli_resets);
+    let buffered_rollbacks = Stats::of(&buffered_rollbacks);
     print_row(
-        "rollback by one step",
+        "rollback by one step, durable (fsync)",
         &Stats::of(&rollbacks),
+        &[
+            ("not durable", &buffered_rollbacks),
+            ("git reset --hard", &cli_resets),
+        ],
+    );
+    print_row(
+        "rollback by one step, not durable (no fsync)",
+        &buffered_rollbacks,
         &[("git clone", &clone), ("git reset --hard", &cli_resets)],
     );
     print_row(
@@ -177,6 +203,44 @@ async fn run() {
         &[("git clone", &clone)],
     );
     println!("load average at the end: {}", load_average());
+}
+
+/// The edit rounds of the main loop (two write + commits, one rollback) in a workspace with
+/// `durable: false`; returns the write and the rollback samples.
+async fn buffered_edits(
+    url: &str,
+    dir: &Path,
+) -> (Vec<std::time::Duration>, Vec<std::time::Duration>) {
+    let mut config = support::config(&dir.join("data-buffered"));
+    config.durable = false;
+    let ws = GitWorkspace::new(config);
+    let session = ws
+        .open_session(url, None, &sandbox(251))
+        .await
+        .expect("open session");
+    let pattern = CommitPattern::default();
+    let (mut writes, mut rollbacks) = (vec![], vec![]);
+    for round in 0..EDIT_ROUNDS {
+        for step in 0..2 {
+            let n = round * 2 + step;
+            let path = big_file_path((n * 37) % support::FILES);
+            let content = format!("export const Edited{n} = {n};\n");
+            let started = Instant::now();
+            let commit = session
+                .write_file(&path, content.as_str(), "bench edit", &pattern)
+                .await;
+            writes.push(started.elapsed());
+            commit.expect("write").expect("a commit");
+        }
+        let started = Instant::now();
+        let rolled = session.rollback(RollbackTarget::Steps(1)).await;
+        rollbacks.push(started.elapsed());
+        rolled.expect("rollback");
+    }
+    ws.remove_session(&sandbox(251), &session.info().checkout)
+        .await
+        .expect("remove");
+    (writes, rollbacks)
 }
 
 /// One row: `stats` and the ratio of its p50 to each baseline's.

@@ -44,6 +44,12 @@ pub struct GitConfig {
     /// Which sources callers may use and which host gets the token. The default allows any
     /// source but the data dir and offers the token to `github.com` only.
     pub source_policy: SourcePolicy,
+    /// Every edit is on disk before it is acknowledged: written files and their directories are
+    /// fsync'd, and libgit2 fsyncs the objects and refs it writes (a process-wide libgit2
+    /// setting, switched on by the first durable workspace and never off again). `false` only
+    /// measures what durability costs (the benchmark): an edit then survives a crash of the
+    /// process but not of the machine.
+    pub durable: bool,
 }
 
 impl GitConfig {
@@ -56,6 +62,7 @@ impl GitConfig {
             token: None,
             spare_checkouts: true,
             source_policy: SourcePolicy::default(),
+            durable: true,
         }
     }
 }

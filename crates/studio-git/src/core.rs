@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 
 use crate::config::Author;
 use crate::error::{GitContext, GitError, Result};
-use crate::files::{self, Kind};
+use crate::files::{self, Durability, Kind};
 use crate::path_guard::{self, RepoPath, ResolveError, Resolved};
 use crate::refs::SessionRefs;
 use crate::source::RepoSource;
@@ -53,6 +53,8 @@ pub(crate) struct SessionCore {
     pub author: Author,
     pub max_file_bytes: u64,
     pub token: Option<SecretToken>,
+    /// Whether files written into the checkout are fsync'd (`GitConfig::durable`).
+    pub durability: Durability,
     /// False only when the index is known to equal the head's tree (fresh checkout, after a
     /// rollback, after committed-only edits). True means "diff the index before a rollback".
     pub index_may_differ: bool,
@@ -106,7 +108,7 @@ impl SessionCore {
         // Skipping an identical write spares the dev server a pointless reload.
         let rewrite = !files::has_content(&target.abs, content);
         if rewrite {
-            files::atomic_write(&target.parent, &target.abs, content, kind)
+            files::atomic_write(&target.parent, &target.abs, content, kind, self.durability)
                 .map_err(|e| GitError::io(format!("write {path}"), e))?;
         }
         if rewrite || indexed.as_ref().is_none_or(|e| e.id != blob) {
@@ -154,6 +156,27 @@ impl SessionCore {
         })?;
         self.index_may_differ = index_differs_after(record, index_was_clean);
         Ok(commit)
+    }
+
+    /// Commits what the session's uncommitted edits staged (auto-commit off), as one commit on
+    /// the branch; `None` when the index holds nothing the head does not. Only the index is
+    /// read: it holds exactly the session's writes (see the invariants above), never untracked
+    /// files of the working tree.
+    pub fn commit_staged(
+        &mut self,
+        description: &str,
+        pattern: &CommitPattern,
+    ) -> Result<Option<CommitInfo>> {
+        let head = self.head()?;
+        let mut index = self.repo.index().context("open index")?;
+        let tree = index.write_tree().context("build tree from the index")?;
+        if tree == head.tree_id() {
+            return Ok(None);
+        }
+        let commit = self.commit(&head, tree, description, pattern)?;
+        drop(head);
+        self.index_may_differ = false;
+        Ok(Some(commit))
     }
 
     /// The session's commits since its base, oldest first.
@@ -235,7 +258,7 @@ impl SessionCore {
         })
     }
 
-    fn resolve(&self, input: &str, path: &RepoPath) -> Result<Resolved> {
+    pub(crate) fn resolve(&self, input: &str, path: &RepoPath) -> Result<Resolved> {
         path_guard::resolve(&self.root, path, false).map_err(|e| match e {
             ResolveError::Refused(reason) => GitError::refused(input, reason),
             ResolveError::Io(e) => GitError::io(format!("inspect {input}"), e),

@@ -2,8 +2,14 @@
 //!
 //! Every write goes to a temporary file in the destination directory and is then renamed over the
 //! destination. `rename(2)` within one directory is atomic, so a watcher (the Vite dev server)
-//! sees either the old or the new content, never half a file. No `fsync`: the durable record of
-//! an edit is the git commit, and waiting for the disk would cost milliseconds per edit.
+//! sees either the old or the new content, never half a file.
+//!
+//! With [`Durability::Fsync`] (the default, `GitConfig::durable`) a write is also on disk before
+//! it returns: the temporary file is fsync'd before the rename (otherwise a power loss after the
+//! rename can leave the new name pointing at an empty or partial file), and the directory is
+//! fsync'd after it (otherwise the rename itself may be lost), as is the parent of every
+//! directory the write had to create. An edit is acknowledged only after this, so an
+//! acknowledged edit survives a crash of the machine, not only of the process.
 
 use std::fs::{self, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
@@ -18,6 +24,20 @@ use crate::path_guard::RepoPath;
 /// Prefix of temporary files; listed in `info/exclude` so an interrupted write never shows up as
 /// an untracked file in `git status`.
 pub(crate) const TEMP_PREFIX: &str = ".studio-tmp-";
+
+/// Whether a write waits for the disk (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Fsync,
+    /// Page cache only: survives a crash of the process, not of the machine (benchmarks).
+    Buffered,
+}
+
+impl Durability {
+    pub fn of(durable: bool) -> Self {
+        if durable { Self::Fsync } else { Self::Buffered }
+    }
+}
 
 /// How a blob is materialized in the working tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,33 +66,83 @@ impl Kind {
     }
 }
 
-/// Writes `content` to `abs` atomically (temp file + rename in `parent`), creating `parent`.
+/// Writes `content` to `abs` atomically (temp file + rename in `parent`), creating `parent`;
+/// with [`Durability::Fsync`], returns only once the content and the name are on disk.
 pub(crate) fn atomic_write(
     parent: &Path,
     abs: &Path,
     content: &[u8],
     kind: Kind,
+    durability: Durability,
 ) -> io::Result<()> {
-    fs::create_dir_all(parent)?;
+    create_dirs(parent, durability)?;
     let temp = parent.join(temp_name());
     let written = match kind {
+        // A symlink has no file to fsync; its target string is part of the inode that the
+        // directory's fsync below commits along with the name.
         Kind::Symlink => std::os::unix::fs::symlink(Path::new(&bytes_to_os(content)), &temp),
-        Kind::File | Kind::Executable => write_new(&temp, content, kind == Kind::Executable),
+        Kind::File | Kind::Executable => {
+            write_new(&temp, content, kind == Kind::Executable, durability)
+        }
     };
     let renamed = written.and_then(|()| fs::rename(&temp, abs));
     if renamed.is_err() {
         let _ = fs::remove_file(&temp);
+        return renamed;
     }
-    renamed
+    if durability == Durability::Fsync {
+        sync_dir(parent)?;
+    }
+    Ok(())
 }
 
-fn write_new(path: &Path, content: &[u8], executable: bool) -> io::Result<()> {
+fn write_new(
+    path: &Path,
+    content: &[u8],
+    executable: bool,
+    durability: Durability,
+) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(if executable { 0o755 } else { 0o644 })
         .open(path)?;
-    file.write_all(content)
+    file.write_all(content)?;
+    if durability == Durability::Fsync {
+        // Data before the rename: ext4 and others may otherwise commit the rename first.
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+/// `create_dir_all`, and with [`Durability::Fsync`] the parent of every directory it created
+/// fsync'd, so that the new directories' names survive a crash like the file's. (`dir` itself is
+/// fsync'd by the caller after its rename.)
+fn create_dirs(dir: &Path, durability: Durability) -> io::Result<()> {
+    if durability == Durability::Buffered || dir.is_dir() {
+        return fs::create_dir_all(dir);
+    }
+    let existing = dir.ancestors().skip(1).find(|d| d.is_dir());
+    fs::create_dir_all(dir)?;
+    if let Some(existing) = existing {
+        // Every directory from the deepest one that existed down to `dir`'s parent gained an
+        // entry.
+        let created: Vec<&Path> = dir
+            .ancestors()
+            .skip(1)
+            .take_while(|d| *d != existing)
+            .collect();
+        sync_dir(existing)?;
+        for d in created {
+            sync_dir(d)?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a directory, making the names created or renamed in it durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
 }
 
 fn temp_name() -> String {

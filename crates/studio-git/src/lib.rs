@@ -23,7 +23,10 @@
 //! - [`Session::rollback`] moves the branch back (or forward) to a commit of the session,
 //!   updating only the paths that differ, after keeping the old head under
 //!   `refs/studio/<hex>/undo/<n>`: no commit is ever lost.
-//! - [`Session::push`] publishes the branch, forcing only over the value we pushed last.
+//! - [`Session::push`] publishes the branch, forcing only over a value we pushed; idempotent
+//!   across crashes (see `push.rs`).
+//! - [`Session::commit_log`] and [`Session::commit_carrying`] read what the branch says happened,
+//!   for a caller whose own record may be behind after a crash (see `reconcile.rs`).
 //! - [`GitWorkspace::remove_session`] removes the checkout and its worktree metadata; the
 //!   session's refs stay in the mirror, so its commits outlive the sandbox.
 //!
@@ -39,6 +42,7 @@
 //! | `checkout`, `spares`, `state` | linked worktrees, the spare-checkout pool, per-mirror locks |
 //! | `path_guard`, `files` | which paths may be touched; atomic writes and index entries |
 //! | `core`, `rollback`, `sync`, `push` | edits and commits, rollback, path-by-path tree updates, push |
+//! | `reconcile` | the session's commits and the commit that carries a path's content, read back from git |
 //! | `refs` | every name a session uses in the mirror |
 //!
 //! # Invariants
@@ -86,6 +90,7 @@ mod mirror;
 mod path_guard;
 mod policy;
 mod push;
+mod reconcile;
 mod refs;
 mod rollback;
 mod seed;
@@ -100,6 +105,7 @@ pub use config::{Author, DEFAULT_MAX_FILE_BYTES, GitConfig};
 pub use error::{GitError, Result};
 pub use path_guard::{PathRefusal, RepoPath};
 pub use policy::{PatternError, SourcePattern, SourcePolicy};
+pub use reconcile::LoggedCommit;
 pub use rollback::RollbackTarget;
 pub use seed::seed_repository;
 pub use session::{Session, SessionInfo};

@@ -6,6 +6,7 @@
 //! | `refs/studio/<hex>/base` | the commit the session started from |
 //! | `refs/studio/<hex>/undo/<n>` | heads that a rollback moved away from (kept reachable) |
 //! | `refs/studio/<hex>/pushed` | the last value we pushed (the lease of the next push) |
+//! | `refs/studio/<hex>/pushing` | the value a push is about to send, recorded before it is sent |
 //! | `worktrees/studio-<hex>` | the checkout's administrative directory |
 //!
 //! `refs/studio/*` is outside `refs/heads/*` and `refs/remotes/*`, so fetches never touch it,
@@ -46,6 +47,10 @@ impl SessionRefs {
 
     pub fn pushed(&self) -> String {
         format!("refs/studio/{}/pushed", self.hex)
+    }
+
+    pub fn pushing(&self) -> String {
+        format!("refs/studio/{}/pushing", self.hex)
     }
 
     pub fn undo_prefix(&self) -> String {

@@ -122,7 +122,7 @@ impl SessionCore {
 
     /// Undo refs by number: read from the repository once, then kept up to date in memory
     /// (only this session writes them).
-    fn undo_tips(&mut self) -> Result<&mut BTreeMap<u64, Oid>> {
+    pub(crate) fn undo_tips(&mut self) -> Result<&mut BTreeMap<u64, Oid>> {
         if self.undo_tips.is_none() {
             let prefix = self.refs.undo_prefix();
             let mut tips = BTreeMap::new();
@@ -148,7 +148,7 @@ impl SessionCore {
 
     /// Commits reachable from `tips` but not from the base: one walk over the session's own
     /// commits (never the base history), however many undo refs there are.
-    fn session_commits(&self, tips: &[Oid]) -> Result<HashSet<Oid>> {
+    pub(crate) fn session_commits(&self, tips: &[Oid]) -> Result<HashSet<Oid>> {
         if tips.is_empty() {
             return Ok(HashSet::new());
         }
@@ -178,7 +178,14 @@ impl SessionCore {
         let staged = self.index_may_differ.then_some(&index);
         let paths = sync::changed_paths(&self.repo, &from_tree, &to_tree, staged)?;
         self.index_may_differ = true;
-        sync::apply(&self.repo, &self.root, &mut index, &to_tree, &paths)?;
+        sync::apply(
+            &self.repo,
+            &self.root,
+            &mut index,
+            &to_tree,
+            &paths,
+            self.durability,
+        )?;
         index.write().context("write index")?;
         self.index_may_differ = false;
         Ok(())

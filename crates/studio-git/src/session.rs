@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 
 use crate::core::{Record, SessionCore, commit_info};
 use crate::error::{GitError, Result};
+use crate::reconcile::LoggedCommit;
 use crate::rollback::RollbackTarget;
 
 /// What a session is, fixed when it is opened.
@@ -125,6 +126,42 @@ impl Session {
     /// The session's commits on its branch since the base, oldest first.
     pub async fn history(&self) -> Result<Vec<CommitInfo>> {
         self.run(|core| core.history()).await
+    }
+
+    /// Commits every uncommitted edit of the session (auto-commit off) as one commit;
+    /// `None` when there is none. Finalize calls it before pushing.
+    pub async fn commit_staged(
+        &self,
+        description: &str,
+        pattern: &CommitPattern,
+    ) -> Result<Option<CommitInfo>> {
+        let (description, pattern) = (description.to_owned(), pattern.clone());
+        self.run(move |core| core.commit_staged(&description, &pattern))
+            .await
+    }
+
+    /// Every commit the session made, oldest first: those on the branch and those a rollback
+    /// moved past (`rolled_back`), each with the paths it changed. After a crash this is what a
+    /// record of the session's commits (the store's) is rebuilt from: the git commit is made
+    /// before anyone else records it.
+    pub async fn commit_log(&self) -> Result<Vec<LoggedCommit>> {
+        self.run(|core| core.commit_log()).await
+    }
+
+    /// The commit on the branch that last made `path` hold `content` (`None`: made it absent,
+    /// for a delete), provided the branch head holds exactly that now; `None` if the head holds
+    /// something else, or the session's base already did (no session commit carries it).
+    ///
+    /// For an edit that answered "unchanged" (`write_file`/`delete_file` returned `None`): when
+    /// it retries an edit that was committed before a crash, this is that commit.
+    pub async fn commit_carrying(
+        &self,
+        path: &str,
+        content: Option<Vec<u8>>,
+    ) -> Result<Option<CommitInfo>> {
+        let path = path.to_owned();
+        self.run(move |core| core.last_change_to(&path, content.as_deref()))
+            .await
     }
 
     /// The commit the branch points at now (the base before the first edit).

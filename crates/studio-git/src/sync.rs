@@ -15,7 +15,7 @@ use std::path::Path;
 use git2::{Index, Repository, Tree};
 
 use crate::error::{GitContext, GitError, Result};
-use crate::files::{self, Kind};
+use crate::files::{self, Durability, Kind};
 use crate::path_guard::{self, RepoPath, ResolveError};
 
 /// Paths whose content differs between `from` and `to`, plus paths where `index` differs from
@@ -59,6 +59,7 @@ pub(crate) fn apply(
     index: &mut Index,
     target: &Tree<'_>,
     paths: &BTreeSet<String>,
+    durability: Durability,
 ) -> Result<()> {
     let mut writes = Vec::new();
     for path in paths {
@@ -82,8 +83,14 @@ pub(crate) fn apply(
         };
         let blob = repo.find_blob(id).context("read blob")?;
         let resolved = resolve(root, &repo_path)?;
-        files::atomic_write(&resolved.parent, &resolved.abs, blob.content(), kind)
-            .map_err(|e| GitError::io(format!("write {repo_path}"), e))?;
+        files::atomic_write(
+            &resolved.parent,
+            &resolved.abs,
+            blob.content(),
+            kind,
+            durability,
+        )
+        .map_err(|e| GitError::io(format!("write {repo_path}"), e))?;
         let meta = std::fs::symlink_metadata(&resolved.abs)
             .map_err(|e| GitError::io(format!("stat {repo_path}"), e))?;
         index

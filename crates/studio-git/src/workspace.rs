@@ -13,6 +13,7 @@ use crate::checkout;
 use crate::config::GitConfig;
 use crate::core::SessionCore;
 use crate::error::{GitContext, GitError, Result};
+use crate::files::Durability;
 use crate::lock::lock;
 use crate::mirror::{self, Base};
 use crate::refs::SessionRefs;
@@ -53,6 +54,13 @@ impl GitWorkspace {
             git2::opts::strict_hash_verification(false);
             set_network_timeouts();
         });
+        if config.durable {
+            static GITDIR_FSYNC: Once = Once::new();
+            // Process-wide in libgit2: once any workspace wants durability, every repository
+            // opened afterwards gets it (a non-durable workspace never switches it off again,
+            // which could silently weaken a durable one).
+            GITDIR_FSYNC.call_once(enable_gitdir_fsync);
+        }
         // Worktree links are absolute paths; a relative data directory (the default `./.studio`)
         // is pinned to the current directory once, here.
         if let Ok(absolute) = std::path::absolute(&config.data_dir) {
@@ -252,6 +260,7 @@ impl Shared {
             author: self.config.author.clone(),
             max_file_bytes: self.config.max_file_bytes,
             token: self.config.token.clone(),
+            durability: Durability::of(self.config.durable),
             // A fresh checkout's index is exactly the base tree.
             index_may_differ: false,
             undo_tips: None,
@@ -321,6 +330,7 @@ impl Shared {
             author: self.config.author.clone(),
             max_file_bytes: self.config.max_file_bytes,
             token: self.config.token.clone(),
+            durability: Durability::of(self.config.durable),
             // Unknown after a restart: the first rollback compares the index once.
             index_may_differ: true,
             undo_tips: None,
@@ -408,6 +418,29 @@ fn set_network_timeouts() {
     };
     if let Err(e) = set {
         tracing::warn!("could not set libgit2's network timeouts: {e}");
+    }
+}
+
+/// Makes libgit2 fsync every object, ref and pack it writes, and their directories
+/// (`GIT_OPT_ENABLE_FSYNC_GITDIR`; git2 has no safe wrapper). A commit is then on disk, branch
+/// update included, before the edit that made it is acknowledged.
+///
+/// libgit2 reads the setting when it writes an object, and when it opens a repository's ref
+/// database: it must be set before the first repository is opened, which is why
+/// [`GitWorkspace::new`] calls this.
+#[allow(unsafe_code)] // a C variadic call (see the SAFETY note)
+fn enable_gitdir_fsync() {
+    let option = libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int;
+    // libgit2 must be initialised before an option is set; this is the same idempotent init
+    // git2 runs on first use.
+    libgit2_sys::init();
+    // SAFETY: `GIT_OPT_ENABLE_FSYNC_GITDIR` takes exactly one `int` vararg, which is what we pass
+    // (a `c_int`), and libgit2 has been initialised (the line above). It stores the value in a
+    // plain global without synchronisation; this runs once per process, under a `Once`, before
+    // this workspace opens any repository, and libgit2 only reads it afterwards.
+    let rc = unsafe { libgit2_sys::git_libgit2_opts(option, 1 as std::ffi::c_int) };
+    if rc < 0 {
+        tracing::warn!(rc, "could not enable libgit2's fsync of objects and refs");
     }
 }
 

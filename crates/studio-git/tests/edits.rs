@@ -348,3 +348,39 @@ fn snapshot(checkout: &Path, outside: &Path) -> Vec<(String, Vec<u8>)> {
     walk(outside, &mut out);
     out
 }
+
+/// Auto-commit off: finalize commits what the session staged, once, and nothing else of the
+/// working tree (an untracked file stays untracked).
+#[tokio::test]
+async fn staged_edits_are_committed_once_as_one_commit_and_untracked_files_stay_out() {
+    let fixture = Fixture::new();
+    let session = fixture.open(1).await;
+    let checkout = session.info().checkout.clone();
+    session
+        .write_file_uncommitted("draft.md", "draft")
+        .await
+        .unwrap();
+    session
+        .delete_file_uncommitted("src/tokens.css")
+        .await
+        .unwrap();
+    std::fs::write(checkout.join("junk.log"), "junk").unwrap();
+
+    let pattern = CommitPattern::default();
+    let commit = session
+        .commit_staged("Design session", &pattern)
+        .await
+        .unwrap()
+        .expect("the staged edits make a commit");
+    assert_eq!(
+        changed_paths(&checkout, &commit.hash),
+        "draft.md\nsrc/tokens.css"
+    );
+    assert_eq!(status(&checkout), "?? junk.log");
+    assert_eq!(session.history().await.unwrap(), vec![commit]);
+    assert_eq!(
+        session.commit_staged("again", &pattern).await.unwrap(),
+        None,
+        "nothing staged: no empty commit"
+    );
+}

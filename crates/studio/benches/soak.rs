@@ -60,13 +60,18 @@ fn sample(pid: u32, database: &std::path::Path) -> Sample {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     let out = std::process::Command::new("sqlite3")
         .arg(database)
         .arg("SELECT count(*) FROM events")
         .output()
         .expect("sqlite3 (Debian package sqlite3) counts the event table");
-    let events = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let events = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     Sample {
         rss_kib,
         fds,
@@ -142,7 +147,8 @@ async fn run() {
             .await;
         if operations % 5 == 0 {
             api.status_of(id).await;
-            api.get(&format!("/api/v1/sandboxes/{id}/logs?limit=50")).await;
+            api.get(&format!("/api/v1/sandboxes/{id}/logs?limit=50"))
+                .await;
         }
         operations += 1;
         if Instant::now() >= next_sample {

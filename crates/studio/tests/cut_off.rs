@@ -152,7 +152,8 @@ fn cgroup_dir_of(pid: u32) -> std::path::PathBuf {
         .lines()
         .find_map(|line| {
             let (fields, fs) = line.split_once(" - ")?;
-            (fs.split_whitespace().next()? == "cgroup2").then(|| fields.split_whitespace().nth(4))?
+            (fs.split_whitespace().next()? == "cgroup2")
+                .then(|| fields.split_whitespace().nth(4))?
         })
         .unwrap();
     std::path::Path::new(mount).join(relative)
@@ -171,7 +172,12 @@ async fn the_renderer_of_a_sandbox_that_no_longer_exists_is_removed_at_start() {
     let group = procs::pgid_of(leader).unwrap();
     let cgroup = cgroup_dir_of(leader);
     assert!(
-        cgroup.file_name().unwrap().to_str().unwrap().starts_with(&format!("{id}-renderer.")),
+        cgroup
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{id}-renderer.")),
         "the renderer's own cgroup: {}",
         cgroup.display()
     );
@@ -188,12 +194,14 @@ async fn the_renderer_of_a_sandbox_that_no_longer_exists_is_removed_at_start() {
     assert!(!procs::group_members(group).is_empty());
 
     let second = Studio::start(&config);
-    eventually("the leftover renderer to be removed", WAIT, async || {
-        match (procs::group_members(group).is_empty(), cgroup.exists()) {
+    eventually(
+        "the leftover renderer to be removed",
+        WAIT,
+        async || match (procs::group_members(group).is_empty(), cgroup.exists()) {
             (true, false) => Ok(()),
             state => Err(format!("(processes gone, cgroup gone) = {state:?}")),
-        }
-    })
+        },
+    )
     .await;
     assert!(
         second

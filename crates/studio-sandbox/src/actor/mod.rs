@@ -16,6 +16,7 @@
 mod lifecycle;
 mod monitor;
 mod ops;
+mod reconcile;
 mod run;
 mod setup;
 

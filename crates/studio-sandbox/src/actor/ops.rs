@@ -26,13 +26,30 @@ impl Actor {
         let path = req.op.path().to_owned();
         let session = &self.session;
         let commit = match (req.op, self.config.auto_commit) {
+            // An edit that changes nothing is answered with the commit that made the file what
+            // it is: a retry of an edit committed before a crash (or before a store failure)
+            // gets its commit, not `null`.
             (FileOp::Write { path, content }, true) => {
-                session
+                let probe = content.clone();
+                match session
                     .write_file(&path, content, &req.description, pattern)
                     .await
+                {
+                    Ok(None) => session.commit_carrying(&path, Some(probe)).await,
+                    other => other,
+                }
             }
             (FileOp::Delete { path }, true) => {
-                session.delete_file(&path, &req.description, pattern).await
+                match session.delete_file(&path, &req.description, pattern).await {
+                    Err(studio_git::GitError::FileNotFound { path: missing }) => {
+                        match session.commit_carrying(&path, None).await {
+                            Ok(Some(commit)) => Ok(Some(commit)),
+                            Ok(None) => Err(studio_git::GitError::FileNotFound { path: missing }),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    other => other,
+                }
             }
             (FileOp::Write { path, content }, false) => session
                 .write_file_uncommitted(&path, content)
@@ -44,13 +61,7 @@ impl Actor {
         }
         .map_err(crate::git_error)?;
         if let Some(commit) = &commit {
-            self.shared.store.record_commit(&self.id, commit).await?;
-            self.announce
-                .event(
-                    EventKind::Commit,
-                    json!({ "hash": commit.hash, "message": commit.message }),
-                )
-                .await?;
+            super::reconcile::record_once(&self.shared, &self.announce, &self.id, commit).await?;
         }
         // The edit is written and committed whatever the renderer makes of it: a package.json npm
         // rejects is the user's edit like a component with a syntax error, and is reported the
@@ -137,6 +148,18 @@ impl Actor {
         title: &str,
         description: &str,
     ) -> Result<(String, u64), ManagerError> {
+        if !self.config.auto_commit {
+            // Auto-commit off: what the session wrote is staged; it becomes one commit now.
+            let staged = self
+                .session
+                .commit_staged(title, &self.config.commit_pattern)
+                .await
+                .map_err(crate::git_error)?;
+            if let Some(commit) = &staged {
+                super::reconcile::record_once(&self.shared, &self.announce, &self.id, commit)
+                    .await?;
+            }
+        }
         let commits = self.session.history().await.map_err(crate::git_error)?;
         if commits.is_empty() {
             return Err(ManagerError::conflict(

@@ -304,6 +304,9 @@ async fn recover_one(
         .reopen_session(&record.repository, &id, &record.work_dir)
         .await
         .map_err(crate::git_error)?;
+    // Before anything else reads the store's commits: a crash between a git commit and its
+    // record left the store behind the branch.
+    super::reconcile::reconcile_commits(shared, &announce, &id, &session).await?;
     let spec = renderer_spec(shared, &id, session.info(), &record.config);
     let prepared = shared.renderer.prepare(&spec).await?;
     let wanted_running = record.status.has_renderer();
