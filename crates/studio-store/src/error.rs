@@ -80,6 +80,7 @@ impl StdError for DatabaseError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        crate::lost::note(&e);
         Self::Database(DatabaseError(e))
     }
 }

@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 mod access_rows;
 pub mod error;
+mod lost;
 mod migrations;
 pub mod model;
 pub mod postgres;

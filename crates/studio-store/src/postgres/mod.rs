@@ -58,7 +58,9 @@ impl PgStore {
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for > PING_IF_IDLE_FOR {
+                    if meta.idle_for > PING_IF_IDLE_FOR
+                        || crate::lost::idle_since_a_loss(meta.idle_for)
+                    {
                         conn.ping().await?;
                     }
                     Ok(true)
