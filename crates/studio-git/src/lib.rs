@@ -97,6 +97,7 @@ mod seed;
 mod session;
 mod source;
 mod spares;
+mod stale_locks;
 mod state;
 mod sync;
 mod workspace;

@@ -317,3 +317,55 @@ async fn a_prepared_spare_checkout_is_claimed_and_brought_up_to_the_new_base() {
     ws.remove_session(&sandbox(1), checkout).await.unwrap();
     assert!(!checkout.exists());
 }
+
+/// A server killed while libgit2 held a lock leaves `<file>.lock` behind; every later commit or
+/// rollback of that session would fail ("failed to lock file", "the index is locked"). Reopening
+/// the session (recovery) removes the locks that are older than this process.
+#[tokio::test]
+async fn reopening_a_session_removes_the_locks_a_killed_server_left() {
+    let fixture = Fixture::new();
+    let id = sandbox(1);
+    let (checkout, mirror, worktree_gitdir) = {
+        let session = fixture.open(1).await;
+        commit(&session, "a.txt", "a", "first").await;
+        let checkout = session.info().checkout.clone();
+        let gitdir = git(&checkout, &["rev-parse", "--absolute-git-dir"]);
+        let common = git(&checkout, &["rev-parse", "--git-common-dir"]);
+        let common = checkout.join(common.trim());
+        (checkout, common, std::path::PathBuf::from(gitdir.trim()))
+    };
+    // What the killed server left: the branch's ref lock and the worktree's index lock, both
+    // older than this process.
+    let branch_lock = mirror.join(format!("refs/heads/{}.lock", id.branch()));
+    let index_lock = worktree_gitdir.join("index.lock");
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    for lock in [&branch_lock, &index_lock] {
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(lock).unwrap();
+        file.set_modified(long_ago).unwrap();
+    }
+
+    let ws = workspace(fixture.data());
+    let session = ws
+        .reopen_session(&fixture.remote.file_url(), &id, &checkout)
+        .await
+        .unwrap();
+    assert!(
+        !branch_lock.exists() && !index_lock.exists(),
+        "stale locks are gone"
+    );
+    commit(&session, "b.txt", "b", "second").await;
+    assert_eq!(session.history().await.unwrap().len(), 2);
+
+    // A lock taken after this process started is someone's (ours): it stays.
+    let fresh = worktree_gitdir.join("HEAD.lock");
+    std::fs::File::create(&fresh).unwrap();
+    ws.reopen_session(&fixture.remote.file_url(), &id, &checkout)
+        .await
+        .unwrap();
+    assert!(
+        fresh.exists(),
+        "a lock newer than this process is left alone"
+    );
+    std::fs::remove_file(fresh).unwrap();
+}

@@ -6,7 +6,7 @@
 //! descriptors back where they were once the traffic settles, the event table bounded by pruning
 //! (the server runs with a short `--event-retention-hours`, so pruning happens during the run).
 //!
-//! The traffic, round-robin over the sandboxes: a write (execute, auto-committed), every tenth
+//! The traffic, round-robin over the sandboxes: a write (execute, auto-committed), every 13th
 //! operation a rollback of one step, a `component-selected` over each sandbox's WebSocket, and
 //! status and log reads; one WebSocket client per sandbox reads every event.
 //!
@@ -129,7 +129,9 @@ async fn run() {
     while Instant::now() < deadline && operations < MAX_OPERATIONS {
         let i = operations % SANDBOXES;
         let id = &ids[i];
-        let answer = if operations % 10 == 9 {
+        // Every 13th operation (13 and the sandbox count share no factor, so every sandbox gets
+        // writes and rollbacks) rolls one step back.
+        let answer = if operations % 13 == 12 {
             api.rollback(id, &json!({"steps": 1})).await
         } else {
             let path = format!("src/soak/file-{}.txt", operations % 7);
