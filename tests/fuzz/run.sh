@@ -18,7 +18,8 @@ cd "$root"
 schemathesis="$STUDIO_TEST_RUN_DIR/fuzz-venv/bin/schemathesis"
 [ -x "$schemathesis" ] || bash tests/setup/python-fuzz.sh
 cargo build -p studio --quiet
-studio="$root/target/debug/studio"
+# Where cargo put it (CARGO_TARGET_DIR moves the build out of the checkout).
+studio="${CARGO_TARGET_DIR:-$root/target}/debug/studio"
 
 # Test cases per operation (19 operations; the examples, coverage and fuzzing phases; no links, so
 # no stateful phase). 400 takes 70 to 110 s of schemathesis on two shared cores; the timeout below

@@ -425,10 +425,9 @@ fn set_network_timeouts() {
     }
 }
 
-/// libgit2 keeps the objects it reads in a process-wide cache of up to 256 MiB by default, which
-/// a long-running server with many sessions fills and keeps: the soak benchmark's server grew by
-/// about 6 MB a minute. A session reads back few objects (its head, the path it edits), so a small
-/// cache costs nothing measurable and bounds the memory.
+/// libgit2 keeps the objects it reads in a process-wide cache of up to 256 MiB by default, which a
+/// long-running server with many sessions would fill and keep. A session reads back few objects
+/// (its head, the path it edits), so a small cache costs nothing measurable and bounds the memory.
 const OBJECT_CACHE_BYTES: isize = 16 << 20;
 
 #[allow(unsafe_code)]

@@ -10,7 +10,8 @@
 //! operation a rollback of one step, a `component-selected` over each sandbox's WebSocket, and
 //! status and log reads; one WebSocket client per sandbox reads every event.
 //!
-//! Run: `cargo bench -p studio --bench soak` (30 minutes; `STUDIO_SOAK_MINUTES=2` for a short run).
+//! Run: `cargo bench -p studio --bench soak` (30 minutes; `STUDIO_SOAK_MINUTES=2` for a short run;
+//! `STUDIO_SOAK_LAUNCHER="heaptrack -o /tmp/soak"` starts the server under a profiler).
 //! Every loop is bounded by the deadline and an operation cap; every wait has a deadline.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -89,12 +90,15 @@ fn print_sample(label: &str, s: &Sample, operations: usize, received: usize) {
 async fn run() {
     let remote = Remote::new().await;
     let data = DataDir::new("soak-");
-    let studio = Studio::start(
-        &ServerConfig::new(&data)
-            .env("STUDIO_EVENT_RETENTION_HOURS", RETENTION_HOURS)
-            // The soak is not about the per-client limits (tests/limits.rs covers them).
-            .env("STUDIO_WS_MESSAGES_PER_SECOND", 1_000),
-    );
+    let mut config = ServerConfig::new(&data)
+        .env("STUDIO_EVENT_RETENTION_HOURS", RETENTION_HOURS)
+        // The soak is not about the per-client limits (tests/limits.rs covers them).
+        .env("STUDIO_WS_MESSAGES_PER_SECOND", 1_000);
+    // A profiler to start the server under, e.g. `STUDIO_SOAK_LAUNCHER="heaptrack -o /tmp/soak"`.
+    if let Ok(launcher) = std::env::var("STUDIO_SOAK_LAUNCHER") {
+        config.launcher = launcher.split_whitespace().map(str::to_owned).collect();
+    }
+    let studio = Studio::start(&config);
     let api = studio.api();
     let database = data.path().join("studio.db");
     let mut ids = Vec::new();
