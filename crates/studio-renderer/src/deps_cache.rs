@@ -195,3 +195,42 @@ fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     file.read_to_end(&mut content)?;
     Ok(content)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_per_repository_and_never_follow_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("template");
+        fs::create_dir_all(&template).unwrap();
+        fs::write(template.join("vite.config.mjs"), "export default {}").unwrap();
+        let root = dir.path().join("renderer");
+        let a = seed_dir(&root, &template, "deps-key", "https://github.com/a/ui.git").unwrap();
+        let b = seed_dir(&root, &template, "deps-key", "https://github.com/b/ui.git").unwrap();
+        let a_again =
+            seed_dir(&root, &template, "deps-key", "https://github.com/a/ui.git").unwrap();
+        assert_ne!(
+            a, b,
+            "two repositories with the same dependencies share no seed"
+        );
+        assert_eq!(a, a_again);
+
+        // What a renderer wrote is copied as regular files only: a symlink to a file it cannot
+        // read itself is not followed by the server.
+        let secret = dir.path().join("secret");
+        fs::write(&secret, "server secret").unwrap();
+        let from = dir.path().join("from");
+        fs::create_dir_all(&from).unwrap();
+        fs::write(from.join("react.js"), "export default 1").unwrap();
+        std::os::unix::fs::symlink(&secret, from.join("stolen.js")).unwrap();
+        let to = dir.path().join("to");
+        copy_tree(&from, &to).unwrap();
+        assert_eq!(
+            fs::read_to_string(to.join("react.js")).unwrap(),
+            "export default 1"
+        );
+        assert!(!to.join("stolen.js").exists(), "the symlink was followed");
+    }
+}

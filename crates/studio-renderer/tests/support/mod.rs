@@ -61,7 +61,9 @@ pub fn spec(checkout: &Path, socket_url: Option<Url>) -> SandboxSpec {
     let sandbox_id = sandbox_id();
     SandboxSpec {
         checkout: checkout.to_owned(),
-        repository: format!("file://{}", checkout.display()),
+        // Every checkout of these tests is the sample repository: one repository, so its
+        // sandboxes share Vite's pre-bundled dependencies (seeds are per repository).
+        repository: "file:///studio-tests/design-system".to_owned(),
         preview_host: format!("{}.localhost", sandbox_id.preview_label()),
         sandbox_id,
         socket_url,
