@@ -23,6 +23,18 @@ impl Jail {
         }
     }
 
+    /// Whether `path` itself already belongs to the jail's uid (always, when jailed processes keep
+    /// Studio's uid).
+    pub fn owns(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match self.run_as() {
+            Some(identity) => {
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == identity.uid)
+            }
+            None => true,
+        }
+    }
+
     /// Makes `path` and everything below it Studio's again.
     pub fn take_back(&self, path: &Path) -> Result<(), JailError> {
         match self.run_as() {

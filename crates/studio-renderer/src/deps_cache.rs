@@ -23,7 +23,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::error::RendererError;
-use crate::fs_util::remove_tree;
+use crate::fs_util::{read_repository_file, remove_tree};
+
+/// Largest file a seed may hold: a renderer writes these files, so they are read with a bound.
+const MAX_SEED_FILE: u64 = 64 << 20;
 
 /// Where planted seeds wait for the Vite config to adopt them, inside `.studio/.vite/`.
 const PLANTED: &str = "deps-seed";
@@ -122,8 +125,10 @@ pub(crate) fn publish_when_ready(seed: PathBuf, checkout: PathBuf) {
 fn publish(seed: &Path, checkout: &Path) -> Result<(), RendererError> {
     let deps = checkout.join(crate::STUDIO_DIR).join(".vite/deps");
     let metadata_path = deps.join("_metadata.json");
-    let read_metadata =
-        || read_regular(&metadata_path).map_err(RendererError::io("read", &metadata_path));
+    let read_metadata = || {
+        read_repository_file(&metadata_path, MAX_SEED_FILE)?
+            .ok_or_else(|| RendererError::Task(format!("{} disappeared", metadata_path.display())))
+    };
     let before = read_metadata()?;
     let metadata: serde_json::Value = serde_json::from_slice(&before)
         .map_err(|e| RendererError::Task(format!("{}: {e}", metadata_path.display())))?;
@@ -172,28 +177,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), RendererError> {
         if file_type.is_dir() {
             copy_tree(&source, &dest)?;
         } else if file_type.is_file() {
-            let content = read_regular(&source).map_err(RendererError::io("read", &source))?;
+            // Not following a symlink that replaced the file since it was listed either.
+            let content = read_repository_file(&source, MAX_SEED_FILE)?.unwrap_or_default();
             fs::write(&dest, content).map_err(RendererError::io("copy", &dest))?;
         }
     }
     Ok(())
-}
-
-/// Reads `path` if it is a regular file, without following a symlink even if one replaced the
-/// file since it was listed (`O_NOFOLLOW`, then a check of what was opened).
-fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut content = Vec::new();
-    file.read_to_end(&mut content)?;
-    Ok(content)
 }
 
 #[cfg(test)]

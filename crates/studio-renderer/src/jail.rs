@@ -38,7 +38,11 @@ pub(crate) fn npm_jail(
     node: &Path,
 ) -> Result<(NpmJail, RegistryProxy), RendererError> {
     std::fs::create_dir_all(cache).map_err(RendererError::io("create", cache))?;
-    jail.hand_over(cache)?;
+    // Once per cache, not per start: jailed npm writes it as the jail's user from then on, and
+    // walking a large cache at every start would be start-up time spent for nothing.
+    if !jail.owns(cache) {
+        jail.hand_over(cache)?;
+    }
     let bridge_dir = jail_dir(data_dir);
     std::fs::create_dir_all(&bridge_dir).map_err(RendererError::io("create", &bridge_dir))?;
     let bridge = bridge_dir.join("npm_bridge.mjs");

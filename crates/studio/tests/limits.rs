@@ -290,15 +290,6 @@ const TRIGGER: &str = ".studio/.vite/allocate-now";
 /// most) once [`TRIGGER`] exists in its checkout, removing it first: one out-of-memory kill per
 /// trigger.
 fn template_that_allocates_on_trigger(into: &std::path::Path) {
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
-    let copied = std::process::Command::new("cp")
-        .args(["-r", "--no-target-directory"])
-        .arg(&source)
-        .arg(into)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-    let _ = std::fs::remove_dir_all(into.join("node_modules"));
     // `server.mjs` runs from `<checkout>/.studio/`.
     let hook = r#"
 import { existsSync as studioTestExists, unlinkSync as studioTestUnlink } from "node:fs";
@@ -310,10 +301,7 @@ setInterval(() => {
   for (let i = 0; i < 64; i++) studioTestHeld.push(Buffer.alloc(16 << 20, 1));
 }, 50);
 "#;
-    let server = into.join("server.mjs");
-    let mut text = std::fs::read_to_string(&server).unwrap();
-    text.push_str(hook);
-    std::fs::write(&server, text).unwrap();
+    support::template_with_server_hook(into, hook);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

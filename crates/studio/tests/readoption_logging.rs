@@ -26,15 +26,6 @@ const LOGGED: &str = ".studio/.vite/logged";
 /// pipe without a reader it throws and ends the renderer), each naming the trigger's content,
 /// and then writes that content to [`LOGGED`].
 fn template_that_logs_on_trigger(into: &Path) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
-    let copied = std::process::Command::new("cp")
-        .args(["-r", "--no-target-directory"])
-        .arg(&source)
-        .arg(into)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-    let _ = std::fs::remove_dir_all(into.join("node_modules"));
     // `server.mjs` runs from `<checkout>/.studio/`.
     let hook = r#"
 import { existsSync as logTestExists, readFileSync as logTestRead, unlinkSync as logTestUnlink, writeFileSync as logTestWrite, writeSync as logTestWriteSync } from "node:fs";
@@ -52,10 +43,7 @@ setInterval(() => {
   logTestWrite(logTestDone, round);
 }, 50);
 "#;
-    let server = into.join("server.mjs");
-    let mut text = std::fs::read_to_string(&server).unwrap();
-    text.push_str(hook);
-    std::fs::write(&server, text).unwrap();
+    support::template_with_server_hook(into, hook);
 }
 
 /// Makes the renderer log round `round` and waits until it says it has; fails at once if

@@ -25,43 +25,55 @@ impl Actor {
         let pattern = &self.config.commit_pattern;
         let path = req.op.path().to_owned();
         let session = &self.session;
-        let commit = match (req.op, self.config.auto_commit) {
-            // An edit that changes nothing is answered with the commit that made the file what
-            // it is: a retry of an edit committed before a crash (or before a store failure)
-            // gets its commit, not `null`.
+        // `carried`: an edit that changed nothing, answered with the commit that made the file
+        // what it is. A retry of an edit committed before a crash (or before a store failure)
+        // gets its commit, not `null`, and the store learns it if it had missed it.
+        let (commit, carried) = match (req.op, self.config.auto_commit) {
             (FileOp::Write { path, content }, true) => {
                 let probe = content.clone();
                 match session
                     .write_file(&path, content, &req.description, pattern)
                     .await
                 {
-                    Ok(None) => session.commit_carrying(&path, Some(probe)).await,
-                    other => other,
+                    Ok(None) => (session.commit_carrying(&path, Some(probe)).await, true),
+                    other => (other, false),
                 }
             }
             (FileOp::Delete { path }, true) => {
                 match session.delete_file(&path, &req.description, pattern).await {
                     Err(studio_git::GitError::FileNotFound { path: missing }) => {
-                        match session.commit_carrying(&path, None).await {
-                            Ok(Some(commit)) => Ok(Some(commit)),
-                            Ok(None) => Err(studio_git::GitError::FileNotFound { path: missing }),
-                            Err(e) => Err(e),
-                        }
+                        let carrying = session.commit_carrying(&path, None).await.and_then(|c| {
+                            c.map(Some)
+                                .ok_or(studio_git::GitError::FileNotFound { path: missing })
+                        });
+                        (carrying, true)
                     }
-                    other => other,
+                    other => (other, false),
                 }
             }
-            (FileOp::Write { path, content }, false) => session
-                .write_file_uncommitted(&path, content)
-                .await
-                .map(|()| None),
-            (FileOp::Delete { path }, false) => {
-                session.delete_file_uncommitted(&path).await.map(|()| None)
+            (FileOp::Write { path, content }, false) => (
+                session
+                    .write_file_uncommitted(&path, content)
+                    .await
+                    .map(|()| None),
+                false,
+            ),
+            (FileOp::Delete { path }, false) => (
+                session.delete_file_uncommitted(&path).await.map(|()| None),
+                false,
+            ),
+        };
+        let commit = commit.map_err(crate::git_error)?;
+        match (&commit, carried) {
+            // Only an old commit can be known already: a new one is recorded without asking.
+            (Some(commit), true) => {
+                super::reconcile::record_once(&self.shared, &self.announce, &self.id, commit)
+                    .await?
             }
-        }
-        .map_err(crate::git_error)?;
-        if let Some(commit) = &commit {
-            super::reconcile::record_once(&self.shared, &self.announce, &self.id, commit).await?;
+            (Some(commit), false) => {
+                super::reconcile::record(&self.shared, &self.announce, &self.id, commit).await?
+            }
+            (None, _) => {}
         }
         // The edit is written and committed whatever the renderer makes of it: a package.json npm
         // rejects is the user's edit like a component with a syntax error, and is reported the
@@ -156,8 +168,7 @@ impl Actor {
                 .await
                 .map_err(crate::git_error)?;
             if let Some(commit) = &staged {
-                super::reconcile::record_once(&self.shared, &self.announce, &self.id, commit)
-                    .await?;
+                super::reconcile::record(&self.shared, &self.announce, &self.id, commit).await?;
             }
         }
         let commits = self.session.history().await.map_err(crate::git_error)?;

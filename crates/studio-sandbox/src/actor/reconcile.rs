@@ -36,12 +36,12 @@ pub(crate) async fn reconcile_commits(
         let hash = &logged.commit.hash;
         match stored.get(hash) {
             None => {
-                shared.store.record_commit(id, &logged.commit).await?;
                 added += 1;
                 if logged.rolled_back {
+                    shared.store.record_commit(id, &logged.commit).await?;
                     undone.push(hash.clone());
                 } else {
-                    announce_commit(announce, &logged.commit).await?;
+                    record(shared, announce, id, &logged.commit).await?;
                 }
             }
             Some(&was_rolled_back) if was_rolled_back != logged.rolled_back => {
@@ -85,11 +85,21 @@ pub(crate) async fn record_once(
         .await?
         .iter()
         .any(|c| c.commit.hash == commit.hash);
-    if !known {
-        shared.store.record_commit(id, commit).await?;
-        announce_commit(announce, commit).await?;
+    match known {
+        true => Ok(()),
+        false => record(shared, announce, id, commit).await,
     }
-    Ok(())
+}
+
+/// Records a commit the store cannot know yet (just made) and announces it.
+pub(crate) async fn record(
+    shared: &Shared,
+    announce: &Announcer,
+    id: &SandboxId,
+    commit: &CommitInfo,
+) -> Result<(), ManagerError> {
+    shared.store.record_commit(id, commit).await?;
+    announce_commit(announce, commit).await
 }
 
 async fn announce_commit(announce: &Announcer, commit: &CommitInfo) -> Result<(), ManagerError> {

@@ -213,20 +213,8 @@ import("./hostile.mjs")
 /// A copy of `studio-template/` at `into` whose renderer runs the hostile module (see the module
 /// docs). Its installed `node_modules` is left out: the server installs its own store.
 pub fn template_with_hostile_code(into: &Path) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
-    let copied = std::process::Command::new("cp")
-        .args(["-r", "--no-target-directory"])
-        .arg(&source)
-        .arg(into)
-        .status()
-        .unwrap();
-    assert!(copied.success(), "cannot copy {}", source.display());
-    let _ = std::fs::remove_dir_all(into.join("node_modules"));
+    super::template_with_server_hook(into, SERVER_HOOK);
     std::fs::write(into.join("hostile.mjs"), HOSTILE_MJS).unwrap();
-    let server = into.join("server.mjs");
-    let mut text = std::fs::read_to_string(&server).unwrap();
-    text.push_str(SERVER_HOOK);
-    std::fs::write(&server, text).unwrap();
 }
 
 /// The checkout of the sandbox whose preview is `renderer_url`: the directory under `data_dir`

@@ -51,3 +51,22 @@ pub async fn renderer_serves(url: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A copy of `studio-template/` at `into` whose `server.mjs` ends with `hook` (JavaScript that
+/// runs in the renderer's Node, from `<checkout>/.studio/`). Its installed `node_modules` is left
+/// out: the server installs its own store.
+pub fn template_with_server_hook(into: &std::path::Path, hook: &str) {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../studio-template");
+    let copied = std::process::Command::new("cp")
+        .args(["-r", "--no-target-directory"])
+        .arg(&source)
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cannot copy {}", source.display());
+    let _ = std::fs::remove_dir_all(into.join("node_modules"));
+    let server = into.join("server.mjs");
+    let mut text = std::fs::read_to_string(&server).unwrap();
+    text.push_str(hook);
+    std::fs::write(&server, text).unwrap();
+}
