@@ -141,8 +141,19 @@ async fn records_that_no_longer_match_are_refused_and_nothing_is_signalled() {
 
     // A live stranger under the recorded PID (PID reuse), or with the right start time but
     // without the token: both refused, and the stranger is not signalled.
+    // Started in a later clock tick than the recorded process (start times count 10 ms ticks, and
+    // the unit above may have lived for less than one): otherwise it would not look reused.
     let mut stranger = Command::new("sleep").arg("300").spawn().unwrap();
+    for _ in 0..100 {
+        if start_time_of(stranger.id()) != record.start_time {
+            break;
+        }
+        stranger.kill().unwrap();
+        stranger.wait().unwrap();
+        stranger = Command::new("sleep").arg("300").spawn().unwrap();
+    }
     let pid = stranger.id();
+    assert_ne!(start_time_of(pid), record.start_time, "no later clock tick");
     let reused = AdoptionRecord {
         pid,
         pgid: pid,
@@ -199,4 +210,17 @@ fn proc_start_time(pid: u32) -> u64 {
     let after_name = text.rfind(')').expect("a stat line") + 2;
     let fields: Vec<&str> = text[after_name..].split_whitespace().collect();
     fields[19].parse().expect("a start time")
+}
+
+/// Field 22 of `/proc/<pid>/stat`: the start time in clock ticks since boot.
+#[allow(clippy::unwrap_used)]
+fn start_time_of(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap()
 }

@@ -51,7 +51,12 @@ setInterval(() => {
 async fn make_it_log(checkout: &Path, round: &str, serving: impl Fn() -> bool) {
     let done = checkout.join(LOGGED);
     let _ = std::fs::remove_file(&done);
-    std::fs::write(checkout.join(TRIGGER), round).unwrap();
+    // Written whole, then renamed into place: the renderer polls for the trigger and must never
+    // read it half-written (an empty round would never be "logged").
+    let trigger = checkout.join(TRIGGER);
+    let staged = trigger.with_extension("staged");
+    std::fs::write(&staged, round).unwrap();
+    std::fs::rename(&staged, &trigger).unwrap();
     let logged = eventually("the renderer to log or die", WAIT, async || {
         if !serving() {
             return Ok(false);
