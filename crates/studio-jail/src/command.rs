@@ -15,6 +15,10 @@ pub struct JailSpec {
     pub writable: Vec<PathBuf>,
     /// Covered after the binds: a directory by an empty tmpfs, a file by `/dev/null`.
     pub hidden: Vec<PathBuf>,
+    /// Drop points (`prepare_drop_point`): `(host directory, path inside)`, bound read-write at
+    /// a path of the caller's choosing. What Studio mounts below the host directory later
+    /// appears inside (see `propagate.rs`); this is the one bind whose inside path differs.
+    pub drop_points: Vec<(PathBuf, PathBuf)>,
     /// The working directory inside.
     pub cwd: PathBuf,
     /// Size of each of the tmpfs `/tmp` and `HOME` (their pages also count against the memory
@@ -99,6 +103,10 @@ pub(crate) fn bwrap_args(spec: &JailSpec, program: &Path, args: &[String]) -> Ve
         let path = path.to_string_lossy();
         push(&mut out, ["--bind", &path, &path].map(String::from));
     }
+    for (host, inside) in &spec.drop_points {
+        let (host, inside) = (host.to_string_lossy(), inside.to_string_lossy());
+        push(&mut out, ["--bind", &host, &inside].map(String::from));
+    }
     for path in &spec.hidden {
         let shown = path.to_string_lossy();
         if path.is_dir() {
@@ -136,6 +144,7 @@ mod tests {
             readable: vec!["/data/renderer/template/abc".into()],
             writable: vec!["/data/sandboxes/x/checkout".into()],
             hidden: vec!["/nonexistent-file-to-cover".into()],
+            drop_points: Vec::new(),
             cwd: "/data/sandboxes/x/checkout".into(),
             tmp_bytes: 1 << 20,
             die_with_parent: false,

@@ -30,11 +30,15 @@ mod detect;
 mod error;
 mod identity;
 mod ownership;
+mod propagate;
 
 pub use command::{JailSpec, Network};
 pub use detect::{Jail, JailSettings};
 pub use error::JailError;
 pub use identity::Identity;
+pub use propagate::{
+    drop_in, drop_points_supported, mounts_below, prepare_drop_point, remove_drop_point,
+};
 
 /// The system user jailed processes run as when Studio runs as root.
 pub const DEFAULT_SANDBOX_USER: &str = "studio-sandbox";

@@ -104,6 +104,7 @@ pub(crate) fn renderer_spec(checkout: &Path, template_store: &Path, node: &Path)
         readable,
         writable: vec![checkout.to_owned()],
         hidden: vec![checkout.join(".git")],
+        drop_points: Vec::new(),
         cwd: checkout.to_owned(),
         tmp_bytes: TMP_BYTES,
         // Renderers outlive a server restart (they are re-adopted), so no death signal.
@@ -129,6 +130,7 @@ pub(crate) fn npm_spec(
             proxy_socket.to_owned(),
         ],
         hidden: Vec::new(),
+        drop_points: Vec::new(),
         cwd: install_dir.to_owned(),
         tmp_bytes: TMP_BYTES,
         // An install belongs to the server that asked for it.

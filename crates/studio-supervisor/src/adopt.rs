@@ -192,7 +192,10 @@ async fn wait_briefly(busy: impl Fn() -> bool) {
 }
 
 /// Reopens the leader's stdout/stderr pipes through `/proc` and reads them into the buffer.
-fn reattach_output(pid: i32, logs: &std::sync::Arc<LogBuffer>) -> Vec<tokio::task::JoinHandle<()>> {
+pub(crate) fn reattach_output(
+    pid: i32,
+    logs: &std::sync::Arc<LogBuffer>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     use rustix::fs::{Mode, OFlags};
     let mut readers = Vec::new();
     for (fd, stream) in [(1, LogStream::Stdout), (2, LogStream::Stderr)] {

@@ -206,11 +206,59 @@ impl UnitCgroup {
         fs::write(self.dir.join("cgroup.kill"), "1").is_ok()
     }
 
+    /// Moves every process of this cgroup (and of its v1 limit cgroups) into `to`'s, repeating
+    /// until none is left: a process that forks while the others move leaves its child behind,
+    /// and the next round takes it. Bounded; fails if members remain.
+    ///
+    /// On cgroup v2 a process's memory charges move with it only for pages it touches from then
+    /// on; what it allocated before stays charged to the old cgroup until freed (the kernel does
+    /// not migrate charges), so `to`'s limit applies to the process's growth after the move.
+    pub fn move_members_to(&self, to: &UnitCgroup) -> io::Result<()> {
+        let pairs = std::iter::once((self.dir.as_path(), to.dir.as_path())).chain(
+            self.v1
+                .iter()
+                .map(PathBuf::as_path)
+                .zip(to.v1.iter().map(PathBuf::as_path)),
+        );
+        for (from, into) in pairs {
+            let procs = into.join("cgroup.procs");
+            for _round in 0..100 {
+                let mut members = Vec::new();
+                collect_members(from, &mut members);
+                if members.is_empty() {
+                    break;
+                }
+                for pid in members {
+                    match fs::write(&procs, pid.to_string()) {
+                        Ok(()) => {}
+                        // Exited meanwhile.
+                        Err(e) if e.raw_os_error() == Some(libc_esrch()) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let mut left = Vec::new();
+            collect_members(from, &mut left);
+            if !left.is_empty() {
+                return Err(io::Error::other(format!(
+                    "processes {left:?} stayed in {}",
+                    from.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the (empty) cgroup and any sub-cgroups the unit created, then its v1 cgroups.
     pub fn remove(&self) -> io::Result<()> {
         remove_tree(&self.dir)?;
         limits::remove_v1(&self.v1)
     }
+}
+
+/// `ESRCH`: the process named no longer exists.
+fn libc_esrch() -> i32 {
+    rustix::io::Errno::SRCH.raw_os_error()
 }
 
 fn procs_file(dir: &Path) -> io::Result<CString> {

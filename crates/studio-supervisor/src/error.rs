@@ -38,6 +38,21 @@ pub enum SupervisorError {
     #[error("unit {name:?}: {reason}")]
     Socket { name: String, reason: String },
 
+    #[error("unit {name:?} cannot hand over PID {pid}: it is {state} with another or no leader")]
+    NotReleasable {
+        name: String,
+        pid: u32,
+        state: UnitState,
+    },
+
+    #[error("moving PID {pid} from unit {from:?} to {name:?} failed: {reason}")]
+    Transfer {
+        name: String,
+        from: String,
+        pid: u32,
+        reason: String,
+    },
+
     #[error("unit {name:?}: dependency {dependency} not ready after {waited:?}: {last_error}")]
     DependencyTimeout {
         name: String,

@@ -133,6 +133,7 @@ mod status;
 mod supervisor;
 mod target;
 mod token;
+mod transfer;
 mod unit;
 
 pub use adopt::AdoptionRecord;
@@ -143,7 +144,7 @@ pub use limits::ResourceLimits;
 pub use log_limits::LogLimits;
 pub use logs::{LogLine, LogStream};
 pub use ports::{PortCheck, PortRegistry, check_port, ephemeral_range};
-pub use procinfo::{cpu_ticks, rss_bytes};
+pub use procinfo::{cpu_ticks, pss_bytes, rss_bytes};
 pub use socket::{LISTEN_FD, LISTEN_FD_VAR};
 pub use spec::{RestartPolicy, RunAs, UnitSpec};
 pub use status::{ExitReason, UnitState, UnitStatus};

@@ -66,6 +66,25 @@ pub(crate) fn path(dir: &Path, unit: &str, stream: LogStream) -> PathBuf {
     dir.join(format!("{unit}.{ext}"))
 }
 
+/// Renames unit `from`'s output files to unit `to`'s (a transfer): the instance keeps writing
+/// to the same files, now under the name that re-adoption looks for. Files `to` already had
+/// (an earlier instance of it) become its old generation (`.1`).
+pub(crate) fn rename_unit_files(dir: &Path, from: &str, to: &str) -> io::Result<()> {
+    for (stream, _, _) in STREAMS {
+        let (old, new) = (path(dir, from, stream), path(dir, to, stream));
+        if new.exists() {
+            let mut generation = new.clone().into_os_string();
+            generation.push(".1");
+            std::fs::rename(&new, generation)?;
+        }
+        match std::fs::rename(&old, &new) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 /// The child's ends of a new instance's output files, and what its tailer will read.
 pub(crate) struct SpawnOutput {
     pub stdout: Stdio,

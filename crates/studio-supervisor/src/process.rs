@@ -465,6 +465,45 @@ impl Instance {
     pub fn exit_reason(&self) -> Option<ExitReason> {
         self.exit.clone()
     }
+
+    /// Stops reading the instance's output (it goes on writing to its files or pipes), for a
+    /// transfer to another unit, which reads it from then on ([`Instance::attach_output`]).
+    pub fn detach_output(&mut self) {
+        let output = std::mem::take(&mut self.output);
+        logs::retire_readers(output.readers);
+        if let Some(tailer) = output.tailer {
+            // Not awaited: the new owner's tailer replays the files' tail itself.
+            tokio::spawn(tailer.finish());
+        }
+    }
+
+    pub fn attach_output(&mut self, output: Output) {
+        self.output = output;
+    }
+
+    /// SIGKILLs the whole instance without waiting (a transfer that nobody completes).
+    pub fn kill_now(&mut self) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_all();
+        }
+        self.signal_all(Signal::KILL);
+    }
+
+    /// Moves every process of the instance into `cgroup` (which must be empty) and removes the
+    /// old one: the instance is limited and stopped as a member of `cgroup` from then on.
+    pub fn move_to_cgroup(&mut self, cgroup: UnitCgroup) -> std::io::Result<()> {
+        if let Some(old) = self.cgroup.take() {
+            if let Err(e) = old.move_members_to(&cgroup) {
+                self.cgroup = Some(old);
+                return Err(e);
+            }
+            if let Err(e) = old.remove() {
+                tracing::warn!(cgroup = %old.dir().display(), "old cgroup stays after a move: {e}");
+            }
+        }
+        self.cgroup = Some(cgroup);
+        Ok(())
+    }
 }
 
 fn exit_reason(status: &rustix::process::WaitIdStatus) -> ExitReason {

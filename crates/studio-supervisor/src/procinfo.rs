@@ -102,6 +102,29 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Proportional set size of a process in bytes (the `Pss:` line of `/proc/<pid>/smaps_rollup`):
+/// its private pages plus its share of pages mapped by several processes. Unlike RSS, the PSS of
+/// many renderers adds up to the memory they really take (Node's and Vite's code pages, shared by
+/// every renderer, are counted once in total, not once per renderer). Sum it over a unit's
+/// processes for the unit's share. `None` if the process is gone or the kernel lacks
+/// `smaps_rollup` (before 4.14), or for another user's process without the right to read it.
+pub fn pss_bytes(pid: u32) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    parse_pss(&text)
+}
+
+fn parse_pss(text: &str) -> Option<u64> {
+    let kib: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 /// User plus system CPU time of a process, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
     stat(i32::try_from(pid).ok()?).map(|st| st.cpu_ticks)
@@ -193,6 +216,18 @@ mod tests {
         assert!(st.is_alive());
         assert!(st.start_time > 0);
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn pss_is_read_from_smaps_rollup() {
+        // `Pss_Anon:` and friends follow `Pss:`; only the total counts.
+        let rollup = "55d0c000-7ffd1000 ---p 00000000 00:00 0  [rollup]\n\
+                      Rss:               12000 kB\n\
+                      Pss:                7001 kB\n\
+                      Pss_Anon:           5000 kB\n";
+        assert_eq!(parse_pss(rollup), Some(7001 * 1024));
+        assert_eq!(parse_pss("Rss: 1 kB\n"), None);
+        assert!(pss_bytes(std::process::id()).unwrap() > 0);
     }
 
     #[test]

@@ -46,6 +46,30 @@ impl BoundSocket {
         self.listener.as_fd()
     }
 
+    /// Gives the listening socket a new path (`rename(2)`: connections keep arriving on the same
+    /// socket, now through `path`). A stale socket file at `path` is replaced; a live one or a
+    /// file that is not a socket is refused, as [`bind`] would.
+    pub fn move_to(&mut self, path: &Path) -> Result<(), String> {
+        let shown = path.display();
+        match inspect(path).map_err(|e| format!("cannot inspect socket path {shown}: {e}"))? {
+            PathState::Absent | PathState::Stale => {}
+            PathState::Live => {
+                return Err(format!(
+                    "socket path {shown} is in use: another process accepts connections on it"
+                ));
+            }
+            PathState::NotASocket => {
+                return Err(format!(
+                    "socket path {shown} exists and is not a socket; refusing to replace it"
+                ));
+            }
+        }
+        std::fs::rename(&self.path, path)
+            .map_err(|e| format!("cannot move {} to {shown}: {e}", self.path.display()))?;
+        self.path = path.to_owned();
+        Ok(())
+    }
+
     /// Closes the listener (queued connections are reset), then removes the path unless
     /// someone else accepts on it by now.
     pub fn release(self) {

@@ -179,10 +179,10 @@ impl Supervisor {
                 pid: record.pid,
                 reason,
             })?;
-        self.register(spec, Some((instance, logs)))
+        self.register(spec, Some((instance, logs, None)))
     }
 
-    fn ensure_unregistered(&self, name: &str) -> Result<(), SupervisorError> {
+    pub(crate) fn ensure_unregistered(&self, name: &str) -> Result<(), SupervisorError> {
         match self.shared.lock_units().contains_key(name) {
             true => Err(SupervisorError::DuplicateUnit {
                 name: name.to_owned(),
@@ -191,10 +191,16 @@ impl Supervisor {
         }
     }
 
-    fn register(
+    /// Registers `spec`'s unit, supervising `running` (an adopted or transferred instance, its
+    /// log buffer and, for a transfer, the listening socket it serves on) if given.
+    pub(crate) fn register(
         &self,
         spec: UnitSpec,
-        adopted: Option<(crate::process::Instance, Arc<LogBuffer>)>,
+        running: Option<(
+            crate::process::Instance,
+            Arc<LogBuffer>,
+            Option<crate::socket::BoundSocket>,
+        )>,
     ) -> Result<Unit, SupervisorError> {
         let mut units = self.shared.lock_units();
         if units.contains_key(&spec.name) {
@@ -203,9 +209,9 @@ impl Supervisor {
         if let Some(port) = spec.port.filter(|&p| !self.shared.ports.is_allocated(p)) {
             self.shared.ports.reserve(port)?;
         }
-        let (instance, logs) = match adopted {
-            Some((instance, logs)) => (Some(instance), logs),
-            None => (None, Arc::new(LogBuffer::new(spec.log_limits))),
+        let (instance, logs, socket) = match running {
+            Some((instance, logs, socket)) => (Some(instance), logs, socket),
+            None => (None, Arc::new(LogBuffer::new(spec.log_limits)), None),
         };
         let (unit, channels) = Unit::new(UnitStatus::new(&spec.name, spec.port), logs.clone());
         units.insert(spec.name.clone(), unit.clone());
@@ -217,18 +223,22 @@ impl Supervisor {
             channels.record,
         );
         if let Some(instance) = instance {
-            actor = actor.with_adopted(instance);
+            actor = actor.with_adopted(instance, socket);
         }
         tokio::spawn(actor.run(channels.inbox));
         Ok(unit)
     }
 
-    /// The unit with this name, if registered.
     /// The cgroup root units are created in, if cgroups are used.
+    pub(crate) fn log_dir(&self) -> Option<&std::path::Path> {
+        self.shared.log_dir.as_deref()
+    }
+
     pub(crate) fn cgroup_root(&self) -> Option<&CgroupRoot> {
         self.shared.cgroups.as_ref()
     }
 
+    /// The unit with this name, if registered.
     pub fn unit(&self, name: &str) -> Option<Unit> {
         self.shared.lock_units().get(name).cloned()
     }

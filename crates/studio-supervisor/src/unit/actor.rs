@@ -76,8 +76,10 @@ impl Actor {
         }
     }
 
-    /// Starts supervising an adopted instance that is already running.
-    pub(crate) fn with_adopted(mut self, instance: Instance) -> Self {
+    /// Starts supervising an instance that is already running: adopted from a previous
+    /// supervisor, or transferred from another unit (then with the listener it serves on).
+    pub(crate) fn with_adopted(mut self, instance: Instance, socket: Option<BoundSocket>) -> Self {
+        self.socket = socket;
         let record = AdoptionRecord::of(&self.spec.name, self.spec.port, &instance);
         let pid = instance.pid as u32;
         self.instance = Some(instance);
@@ -124,6 +126,29 @@ impl Actor {
         inbox: &mut mpsc::Receiver<Command>,
         deferred: &mut VecDeque<Command>,
     ) -> ControlFlow<()> {
+        let mut batch = batch;
+        if let Some(at) = batch
+            .iter()
+            .position(|c| matches!(c.request, Request::Release { .. }))
+            && !batch
+                .iter()
+                .any(|c| matches!(c.request, Request::Stop | Request::Remove))
+        {
+            let command = batch.remove(at);
+            if self.release(command).is_break() {
+                // Whatever else was asked of this unit meets a unit that is no longer here.
+                let gone = SupervisorError::Removed {
+                    name: self.spec.name.clone(),
+                };
+                for command in batch {
+                    let _ = command.reply.send(Err(gone.clone())); // the caller may be gone
+                }
+                return ControlFlow::Break(());
+            }
+            if batch.is_empty() {
+                return ControlFlow::Continue(());
+            }
+        }
         let intent = coalesce(batch.iter().map(|c| c.request));
         let outcome = match intent {
             Request::Start => {
@@ -140,6 +165,8 @@ impl Actor {
             }
             Request::Stop => self.stop_requested().await,
             Request::Remove => self.remove().await,
+            // `coalesce` never picks a release (handled above or lost to a stop).
+            Request::Release { .. } => Ok(self.snapshot()),
         };
         // Before replying: once a stop has returned, the socket path is gone too.
         self.release_socket_when_idle();
@@ -292,7 +319,11 @@ impl Actor {
 /// One operation for a batch of requests: the last request decides, except that a start after a
 /// stop or restart in the same batch still needs a fresh instance, and a removal always wins.
 fn coalesce(requests: impl Iterator<Item = Request>) -> Request {
-    let requests: Vec<Request> = requests.collect();
+    // A release that is still in the batch lost to a stop or removal: it is answered with the
+    // outcome of that (the instance stays, or goes, with this unit).
+    let requests: Vec<Request> = requests
+        .filter(|r| !matches!(r, Request::Release { .. }))
+        .collect();
     if requests.contains(&Request::Remove) {
         return Request::Remove;
     }

@@ -33,8 +33,10 @@ impl CrashTracker {
         }
     }
 
-    /// Records a crash at `now`: restart after the next backoff delay, or give up when this is
-    /// crash number `max_crashes + 1` inside the window.
+    /// Records a crash at `now`: restart at once if it is the only crash inside the window,
+    /// after the next backoff delay if not, or give up when this is crash number
+    /// `max_crashes + 1` inside the window. (A single crash says nothing about a crash loop;
+    /// waiting before the first restart would only lengthen the outage.)
     pub fn record(&mut self, now: Instant) -> Verdict {
         while self
             .recent
@@ -46,6 +48,8 @@ impl CrashTracker {
         self.recent.push_back(now);
         if self.count() > self.policy.max_crashes {
             Verdict::GiveUp
+        } else if self.count() == 1 {
+            Verdict::RetryAfter(Duration::ZERO)
         } else {
             Verdict::RetryAfter(self.backoff.next().unwrap_or(self.policy.backoff_max))
         }
@@ -112,13 +116,14 @@ mod tests {
                 Verdict::GiveUp => None,
             })
             .collect();
-        assert_eq!(delays, [Some(100), Some(200), Some(350), Some(350), None]);
+        assert_eq!(delays, [Some(0), Some(100), Some(200), Some(350), None]);
     }
 
     #[test]
     fn jitter_adds_at_most_the_delay_itself() {
         let mut tracker = CrashTracker::new(policy(100, true));
         let now = Instant::now();
+        assert_eq!(tracker.record(now), Verdict::RetryAfter(Duration::ZERO));
         for base in [100, 200, 350, 350] {
             let Verdict::RetryAfter(delay) = tracker.record(now) else {
                 panic!("gave up")
@@ -146,9 +151,8 @@ mod tests {
         );
         tracker.reset();
         assert_eq!(tracker.count(), 0);
-        assert_eq!(
-            tracker.record(start),
-            Verdict::RetryAfter(Duration::from_millis(100))
-        );
+        // After a reset the schedule starts over: the first crash is restarted at once.
+        assert_eq!(tracker.record(start), Verdict::RetryAfter(Duration::ZERO));
+        assert_eq!(tracker.count(), 1);
     }
 }

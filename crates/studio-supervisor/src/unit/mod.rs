@@ -7,6 +7,7 @@
 
 mod actor;
 mod crashes;
+mod handover;
 mod lifecycle;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::logs::{LogBuffer, LogLine};
 use crate::status::UnitStatus;
 
 pub(crate) use actor::Actor;
+pub(crate) use handover::Handover;
 
 /// Requests waiting for the unit's task; beyond this, callers wait to enqueue (backpressure).
 const INBOX_CAPACITY: usize = 64;
@@ -31,6 +33,11 @@ pub(crate) enum Request {
     Stop,
     Restart,
     Remove,
+    /// Give the running instance (whose leader must be this PID) to another unit
+    /// ([`Supervisor::transfer`](crate::Supervisor::transfer)) and leave the supervisor.
+    Release {
+        pid: u32,
+    },
 }
 
 impl Request {
@@ -40,6 +47,7 @@ impl Request {
             Self::Stop => "stop",
             Self::Restart => "restart",
             Self::Remove => "remove",
+            Self::Release { .. } => "release",
         }
     }
 }
@@ -50,6 +58,8 @@ pub(crate) type Outcome = Result<UnitStatus, SupervisorError>;
 pub(crate) struct Command {
     request: Request,
     reply: oneshot::Sender<Outcome>,
+    /// Where a [`Request::Release`] sends the instance it gives away.
+    handover: Option<oneshot::Sender<Handover>>,
 }
 
 /// A handle to one unit. Cheap to clone; every clone talks to the same task.
@@ -181,13 +191,32 @@ impl Unit {
         self.record.clone()
     }
 
+    /// Takes the running instance away from this unit, which then leaves the supervisor without
+    /// stopping anything: the first half of a transfer. Fails unless the unit runs with `pid` as
+    /// its leader (so a caller that prepared one process never receives its replacement).
+    pub(crate) async fn release(&self, pid: u32) -> Result<Handover, SupervisorError> {
+        let (tx, handed) = oneshot::channel();
+        self.send(Request::Release { pid }, Some(tx)).await?;
+        handed.await.map_err(|_| SupervisorError::Removed {
+            name: self.name.to_string(),
+        })
+    }
+
     async fn request(&self, request: Request) -> Outcome {
+        self.send(request, None).await
+    }
+
+    async fn send(&self, request: Request, handover: Option<oneshot::Sender<Handover>>) -> Outcome {
         let removed = || SupervisorError::Removed {
             name: self.name.to_string(),
         };
         let (reply, answer) = oneshot::channel();
         self.inbox
-            .send(Command { request, reply })
+            .send(Command {
+                request,
+                reply,
+                handover,
+            })
             .await
             .map_err(|_| removed())?;
         answer.await.map_err(|_| removed())?
