@@ -33,6 +33,35 @@ const REFRESH_PATH = "/__studio/refresh";
 /** If the watcher's `ready` event was missed (or watching is off), readiness waits no longer. */
 const WATCHER_READY_FALLBACK_MS = 5000;
 
+/** Directories at the repository's root that tools fill and no component imports from: test
+ * coverage, Storybook's build, framework and bundler caches. Watching them costs an inotify watch
+ * per directory (a per-user limit every renderer shares) and the watcher's memory per file.
+ * Vite itself already leaves out `.git`, `node_modules`, `test-results` and `dist` (its build
+ * output). A change there that Studio makes still reaches Vite (`/__studio/refresh`). */
+const UNWATCHED_DIRS = [
+  "coverage",
+  "storybook-static",
+  ".next",
+  ".nuxt",
+  ".svelte-kit",
+  ".turbo",
+  ".cache",
+  ".parcel-cache",
+  ".yarn",
+];
+
+/** Glob-escapes an absolute path (the root may hold characters globs treat as special). */
+const escapeGlob = (path) => path.replace(/[()[\]{}*?|!+@\\]/g, "\\$&");
+
+/** The watcher's extra ignores: `UNWATCHED_DIRS` at the root, except one a component glob
+ * reaches into (a repository may keep its components anywhere). */
+function unwatched(root, globs) {
+  const wanted = globs.filter((glob) => !glob.startsWith("!"));
+  return UNWATCHED_DIRS.filter((dir) => !wanted.some((glob) => glob.startsWith(`${dir}/`))).map(
+    (dir) => `${escapeGlob(root)}/${dir}/**`,
+  );
+}
+
 /** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there, and
  * the health endpoint; once listening, transforms Vite's client (the first module every page
  * load waits for) before the first browser asks for it. */
@@ -104,7 +133,9 @@ export default {
     // Errors are shown in place, next to the component that has them, never over the whole page.
     hmr: { overlay: false },
     // Studio builds a new node_modules here before swapping it in: not the repository's files.
-    watch: { ignored: [`**/${settings.studioDir}/deps-staging-*/**`] },
+    watch: {
+      ignored: [`**/${settings.studioDir}/deps-staging-*/**`, ...unwatched(settings.root, warmup)],
+    },
     // Transform the page and the component files while the browser is still connecting.
     warmup: { clientFiles: warmup },
   },

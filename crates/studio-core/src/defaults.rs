@@ -56,8 +56,25 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// How long a renderer may take from start to serving its page.
 pub const RENDERER_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Pre-started renderers the pool keeps waiting for a create (`--renderer-pool`); 0 turns the
+/// pool off.
+pub const RENDERER_POOL: usize = 2;
+
 /// How long events are kept before they are pruned.
 pub const EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Bound on the caches Studio may collect (renderer stores, Vite dependency seeds, npm's cache,
+/// mirrors no sandbox uses): past it the least recently used entries that no existing sandbox
+/// references are removed (`STUDIO_STORE_MAX_BYTES`, 10 GiB).
+pub const STORE_MAX_BYTES: u64 = 10 << 30;
+
+/// Unreferenced cache entries unused for this many days are removed whatever their size; the
+/// session refs of a deleted sandbox whose work was pushed go that long after its deletion
+/// (`STUDIO_STORE_MAX_AGE_DAYS`).
+pub const STORE_MAX_AGE_DAYS: f64 = 14.0;
+
+/// How often a running server collects (and once at start).
+pub const COLLECT_EVERY: Duration = Duration::from_secs(3600);
 
 /// Domain under which each sandbox's preview has its own host (`STUDIO_PREVIEW_DOMAIN`):
 /// `sb-<hex>.localhost`, which browsers resolve to loopback by themselves.

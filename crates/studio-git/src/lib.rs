@@ -81,6 +81,7 @@
 mod admit;
 mod auth;
 mod checkout;
+mod collect;
 mod config;
 mod core;
 mod error;
@@ -102,6 +103,7 @@ mod state;
 mod sync;
 mod workspace;
 
+pub use collect::{GoneSession, MirrorUsage, SessionUsage};
 pub use config::{Author, DEFAULT_MAX_FILE_BYTES, GitConfig};
 pub use error::{GitError, Result};
 pub use path_guard::{PathRefusal, RepoPath};

@@ -52,6 +52,7 @@ pub(crate) fn sync(
 ) -> Result<(Repository, Base)> {
     let path = mirror_path(data_dir, source);
     if path.exists() {
+        touch(&path);
         let repo = Repository::open_bare(&path).context("open mirror")?;
         configure(&repo, source)?;
         let base = fetch(&repo, source, token, branch)?;
@@ -86,6 +87,15 @@ pub(crate) fn sync(
     })?;
     let repo = Repository::open_bare(&path).context("open mirror")?;
     Ok((repo, base))
+}
+
+/// Stamps the mirror's last use (its directory's mtime), which collection orders mirrors by.
+/// Best effort: a missed stamp only makes a mirror look older, and one in use is never collected.
+fn touch(path: &Path) {
+    let now = std::fs::FileTimes::new().set_modified(std::time::SystemTime::now());
+    if let Err(error) = std::fs::File::open(path).and_then(|dir| dir.set_times(now)) {
+        tracing::debug!(%error, mirror = %path.display(), "could not stamp the mirror's last use");
+    }
 }
 
 /// Hard-links (or copies, across filesystems) the object files of a local source into a new

@@ -26,7 +26,7 @@ use crate::state::{MirrorState, Shared};
 /// Cheap to clone (an `Arc`); all clones share mirrors, locks and spare checkouts.
 #[derive(Clone)]
 pub struct GitWorkspace {
-    inner: Arc<Shared>,
+    pub(crate) inner: Arc<Shared>,
 }
 
 impl fmt::Debug for GitWorkspace {

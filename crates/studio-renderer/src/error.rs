@@ -71,6 +71,10 @@ pub enum RendererError {
         source: io::Error,
     },
 
+    /// A pre-started renderer could not be made or handed a checkout.
+    #[error("pre-started renderer: {0}")]
+    PoolHandOver(String),
+
     /// A blocking task panicked or was cancelled.
     #[error("renderer preparation task failed: {0}")]
     Task(String),

@@ -79,6 +79,15 @@ pub(crate) fn read_repository_file(
     Ok(Some(content))
 }
 
+/// Marks an entry as used now (best effort: a stamp that fails makes an entry look older, which
+/// only matters for an entry no checkout references).
+pub(crate) fn touch(dir: &Path) {
+    let now = fs::FileTimes::new().set_modified(std::time::SystemTime::now());
+    if let Err(error) = fs::File::open(dir).and_then(|f| f.set_times(now)) {
+        tracing::debug!(%error, dir = %dir.display(), "could not stamp the entry's last use");
+    }
+}
+
 /// Removes a directory tree if it exists.
 pub(crate) fn remove_tree(path: &Path) -> Result<(), RendererError> {
     match fs::remove_dir_all(path) {

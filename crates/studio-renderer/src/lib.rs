@@ -52,14 +52,16 @@
 //! Vite's first start in a checkout bundles the dependencies (React & co.) into `.studio/.vite`,
 //! the largest part of a cold start. Once one sandbox has done it, the bundles are shared with
 //! later sandboxes of the same dependencies and template (see `deps_cache`): Vite normally
-//! rejects a copied cache because its stamp covers the absolute root, so the template re-stamps
-//! it, after checking its replica of Vite's hash against the seed's own stamp.
+//! rejects a copied cache because its stamps cover the absolute root and a `patches/` mtime, so
+//! the template re-stamps it, after checking its replicas of Vite's hashes against the seed's own
+//! stamps. A seed grows when a sandbox discovers dependencies it lacks (`seed_growth`).
 //!
 //! What a write means for the renderer is decided by [`write_effect`]: dependency manifests need
 //! `prepare` + restart, `studio.json` needs `prepare` only, everything else reaches the page by
 //! Vite's hot update on its own.
 
 mod claim;
+pub mod collect;
 mod deps_cache;
 mod error;
 mod fingerprint;
@@ -69,8 +71,11 @@ mod jail;
 mod launch;
 mod link;
 mod npm;
+mod pause;
+mod pool;
 mod prepare;
 pub mod registry_proxy;
+mod seed_growth;
 mod settings;
 mod store;
 mod write_effect;
@@ -78,6 +83,10 @@ mod write_effect;
 pub use error::RendererError;
 pub use fs_util::node_program;
 pub use launch::{HEALTH_PATH, LaunchSpec};
+pub use pause::PreparationsPaused;
+pub use pool::{
+    POOL_CONTROL_VAR, PoolSlot, pool_dir, pool_slot_claimed_by, pool_slot_dirs, remove_pool_slot,
+};
 pub use prepare::{PrepareReport, Prepared, Renderer, RendererConfig, SandboxSpec};
 pub use settings::{RendererOverrides, RendererSettings, WrapperRef};
 pub use store::{StoreEntry, StoreOutcome};

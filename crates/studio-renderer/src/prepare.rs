@@ -126,6 +126,12 @@ pub struct Renderer {
     jail: Option<studio_jail::Jail>,
     /// npm's only way out of its jail; kept alive as long as the renderer.
     _registry: Option<crate::registry_proxy::RegistryProxy>,
+    /// The checkouts whose Vite caches may publish or grow a seed (see `seed_growth`).
+    seeds: std::sync::Arc<crate::seed_growth::SeedWatchers>,
+    /// Held (shared) by every preparation, from the first store lookup until the checkout names
+    /// what it uses; held alone while a collection scans and removes (see `collect`), by this
+    /// process or another one on the same data dir (`pause`).
+    preparing: crate::pause::PreparationLock,
 }
 
 impl Renderer {
@@ -174,7 +180,43 @@ impl Renderer {
             memory_tuning: config.memory_tuning,
             jail: config.jail,
             _registry: registry,
+            seeds: Default::default(),
+            preparing: crate::pause::PreparationLock::new(&config.data_dir.join("renderer")),
         })
+    }
+
+    /// Waits for preparations under way to finish and holds off new ones until the guard is
+    /// dropped: while it is held, every store entry, seed and npm cache in use is named by a
+    /// checkout, so a collection that scans the checkouts removes nothing a sandbox needs.
+    /// Preparations of other processes on the same data dir (`studio gc` beside a server) are
+    /// paused too.
+    pub async fn pause_preparations(
+        &self,
+    ) -> Result<crate::pause::PreparationsPaused<'_>, RendererError> {
+        self.preparing.pause().await
+    }
+
+    /// The jail renderers run in (`None` with `--insecure-no-jail`).
+    pub(crate) fn jail(&self) -> Option<&studio_jail::Jail> {
+        self.jail.as_ref()
+    }
+
+    pub(crate) fn node(&self) -> &Path {
+        &self.node
+    }
+
+    pub(crate) fn memory_tuning(&self) -> bool {
+        self.memory_tuning
+    }
+
+    /// Studio's data directory (the parent of the stores' `<data>/renderer`).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.stores.root().parent().unwrap_or(self.stores.root())
+    }
+
+    /// The template directory renderers are generated from (canonical).
+    pub fn template_dir(&self) -> &Path {
+        &self.template_dir
     }
 
     /// Makes `spec.checkout` ready to run its renderer and returns how to run it.
@@ -186,6 +228,7 @@ impl Renderer {
     /// checkouts may, and share installs.
     pub async fn prepare(&self, spec: &SandboxSpec) -> Result<Prepared, RendererError> {
         let started = Instant::now();
+        let _preparing = self.preparing.preparing().await?;
         let (checkout, template_manifests, deps_manifests, settings) = {
             let (checkout, template_dir, overrides) = (
                 spec.checkout.clone(),
@@ -246,9 +289,16 @@ impl Renderer {
                     &renderer_root,
                     &template_dir,
                     &deps.key,
+                    &checkout,
                     &spec.repository,
                 )?;
                 let seeded = deps_cache::plant(&seed, &studio_dir)?;
+                // Names the seed this checkout shares, so that collection keeps it.
+                let seed_key = seed.file_name().unwrap_or_default().as_encoded_bytes();
+                crate::fs_util::write_if_changed(
+                    &studio_dir.join(crate::collect::SEED_KEY_FILE),
+                    seed_key,
+                )?;
                 if let Some(jail) = &jail {
                     // Vite's cache is the one place in the checkout the renderer writes.
                     let cache = studio_dir.join(".vite");
@@ -259,7 +309,8 @@ impl Renderer {
             })
             .await?
         };
-        deps_cache::publish_when_ready(seed, checkout.clone());
+        // Publishes this checkout's cache as the seed, and grows the seed by what it discovers.
+        self.seeds.watch(seed, checkout.clone(), deps.key.clone());
 
         let checkout_str = checkout
             .to_str()

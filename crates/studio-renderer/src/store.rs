@@ -91,6 +91,7 @@ impl Stores {
             outcome,
         };
         if entry_dir.is_dir() {
+            crate::fs_util::touch(&entry_dir);
             return Ok(ready(StoreOutcome::Reused));
         }
         let lock = {
@@ -102,6 +103,7 @@ impl Stores {
         };
         let _guard = lock.lock().await;
         if entry_dir.is_dir() {
+            crate::fs_util::touch(&entry_dir);
             return Ok(ready(StoreOutcome::Reused)); // installed while we waited for the lock
         }
         let started = Instant::now();
@@ -137,6 +139,7 @@ impl Stores {
         let (tmp_for_setup, cache) = (tmp.clone(), self.npm_cache.clone());
         blocking(move || {
             fs::create_dir_all(&cache).map_err(RendererError::io("create", &cache))?;
+            crate::fs_util::touch(&cache);
             fs::create_dir_all(&tmp_for_setup)
                 .map_err(RendererError::io("create", &tmp_for_setup))?;
             for (name, content) in &files {

@@ -52,6 +52,14 @@ pub struct ManagerConfig {
     pub sandbox_cpu_weight: u64,
     /// Renderers and installs in a jail (`--sandbox-user`), or not (`--insecure-no-jail`).
     pub jail: crate::isolation::JailMode,
+    /// The data dir's size past which collection removes unreferenced caches
+    /// (`--store-max-bytes`), and how long one may go unused (`--store-max-age-days`).
+    pub store_max_bytes: u64,
+    pub store_max_age: Duration,
+    /// How often a running server collects (and once at start).
+    pub collect_every: Duration,
+    /// Pre-started renderers kept waiting for creates (`--renderer-pool`); 0: none.
+    pub renderer_pool: usize,
 }
 
 /// Builds the URLs clients are given.
@@ -165,6 +173,10 @@ impl ManagerConfig {
             sandbox_pids: defaults::SANDBOX_PIDS,
             sandbox_cpu_weight: defaults::SANDBOX_CPU_WEIGHT,
             jail: crate::isolation::JailMode::default(),
+            store_max_bytes: defaults::STORE_MAX_BYTES,
+            store_max_age: Duration::from_secs_f64(defaults::STORE_MAX_AGE_DAYS * 86_400.0),
+            collect_every: defaults::COLLECT_EVERY,
+            renderer_pool: defaults::RENDERER_POOL,
         }
     }
 
@@ -172,6 +184,12 @@ impl ManagerConfig {
     /// purpose: a socket path has at most `MAX_SOCKET_PATH` (107) bytes.
     pub fn renderer_socket(&self, id: &SandboxId) -> PathBuf {
         self.data_dir.join("run").join(format!("{}.sock", id.hex()))
+    }
+
+    /// The Unix socket a pre-started renderer of the pool serves on until a sandbox claims it
+    /// (its path then becomes [`ManagerConfig::renderer_socket`]): `<data-dir>/run/pool-<name>.sock`.
+    pub fn pool_socket(&self, slot: &str) -> PathBuf {
+        self.data_dir.join("run").join(format!("pool-{slot}.sock"))
     }
 
     /// Refuses a data directory whose renderer socket paths would not fit a `sockaddr_un`.

@@ -26,6 +26,28 @@ pub(crate) async fn remove_leftover_renderers(shared: &Shared) -> usize {
         .unwrap_or_else(|_| shared.config.data_dir.clone());
     let mut removed = 0;
     for leftover in shared.supervisor.leftover_cgroups() {
+        // An idle pre-started renderer of a previous server of this data dir: never re-adopted
+        // (a fresh one is as good), so it goes.
+        if leftover.unit().starts_with(crate::pool::POOL_UNIT_PREFIX) {
+            let works_here = leftover
+                .members()
+                .into_iter()
+                .any(|pid| works_inside(pid, &data_dir));
+            if works_here {
+                let (dir, unit) = (leftover.dir().to_owned(), leftover.unit().to_owned());
+                match leftover.remove().await {
+                    Ok(()) => {
+                        removed += 1;
+                        tracing::info!(unit, cgroup = %dir.display(), "removed a leftover pre-started renderer");
+                    }
+                    Err(e) => tracing::warn!(
+                        unit,
+                        "could not remove a leftover pre-started renderer: {e}"
+                    ),
+                }
+            }
+            continue;
+        }
         let Some(id) = leftover
             .unit()
             .strip_suffix(RENDERER_SUFFIX)

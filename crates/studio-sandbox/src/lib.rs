@@ -26,7 +26,9 @@
 mod access;
 mod actor;
 mod announce;
+mod collect;
 mod config;
+mod density;
 mod error;
 mod handle;
 mod isolation;
@@ -34,6 +36,7 @@ mod leftovers;
 mod manager;
 mod metrics;
 mod policy;
+mod pool;
 mod preview;
 mod refresh;
 mod renderer_unit;
@@ -49,7 +52,9 @@ pub use access::{
     COOKIE_LIFETIME, DEFAULT_TOKEN_HOURS, LINK_LIFETIME, MAX_TOKEN_HOURS, NewToken, PreviewCookie,
     PreviewLink, PreviewRefusal, TOKEN_PREFIX, TokenInfo,
 };
+pub use collect::{Bounds, CollectOptions, CollectReport, Collected, Collector};
 pub use config::{ManagerConfig, PublicUrls};
+pub use density::DensityCheck;
 pub use error::{ErrorKind, ManagerError};
 pub use isolation::JailMode;
 pub use manager::Manager;

@@ -31,6 +31,8 @@ use crate::snapshot::SandboxSnapshot;
 pub struct Manager {
     // Read by `preview` (the front door's lookups), an `impl Manager` of its own.
     pub(crate) shared: Arc<Shared>,
+    /// Collection at start and hourly (`collect`), ended by [`Manager::shutdown`].
+    collector: Arc<crate::collect::background::Background>,
 }
 
 impl Manager {
@@ -51,6 +53,8 @@ impl Manager {
         let forge = Forge::new(&config.github_api_url, config.github_token.clone())?;
         let preview_key = crate::access::PreviewKey::load_or_create(&config.data_dir)?;
         let config_max = config.max_sandboxes;
+        let pool_target = pool_target(&config, &renderer, &supervisor, &isolation);
+        let (pool, pool_inbox) = crate::pool::Pool::new(pool_target);
         let shared = Arc::new(Shared {
             config,
             store,
@@ -64,6 +68,7 @@ impl Manager {
             preview_key,
             slots: crate::slots::Slots::new(config_max),
             isolation,
+            pool,
         });
         let recovered = actor::recover(&shared).await?;
         if recovered > 0 {
@@ -71,8 +76,21 @@ impl Manager {
         }
         // After recovery: what it adopted is registered, everything else of ours is left over.
         crate::leftovers::remove_leftover_renderers(&shared).await;
+        // After the sweep stopped the previous server's idle pool renderers: their slots go.
+        let slots = crate::pool::remove_unclaimed_slots(&shared).await;
+        if slots > 0 {
+            tracing::info!(slots, "removed the pool slots of a previous server");
+        }
+        pool_inbox.spawn(Arc::downgrade(&shared));
         spawn_event_pruning(Arc::downgrade(&shared));
-        Ok(Self { shared })
+        let collector = crate::collect::background::Background::start(
+            Arc::downgrade(&shared),
+            shared.config.collect_every,
+        );
+        Ok(Self {
+            shared,
+            collector: Arc::new(collector),
+        })
     }
 
     /// Creates a sandbox and returns once its renderer serves the page.
@@ -335,6 +353,15 @@ impl Manager {
         }
     }
 
+    /// Removes what the bounds let go and nothing an existing sandbox needs (`collect`); the
+    /// server also does this at start and every `collect_every`.
+    pub async fn collect(
+        &self,
+        options: crate::collect::CollectOptions,
+    ) -> Result<crate::collect::CollectReport, ManagerError> {
+        crate::collect::collect(&crate::collect::Parts::of(&self.shared), options).await
+    }
+
     /// The renderer limits this host cannot enforce (`memory`, `pids`, `cpu`: no cgroup
     /// controller for them), for `/readyz` and the start-up log.
     pub fn unenforced_limits(&self) -> Vec<&'static str> {
@@ -380,6 +407,9 @@ impl Manager {
     /// Clean server shutdown: every renderer is stopped (statuses are kept, so the next start
     /// brings the sandboxes back on the same ports), WebSocket clients are told, the database closed.
     pub async fn shutdown(&self) {
+        self.collector.stop().await;
+        // Before the sandboxes: no new pre-started renderer begins while they stop.
+        self.shared.pool.shutdown().await;
         let handles = self.shared.registry.all();
         let stops =
             handles.iter().map(|h| {
@@ -475,4 +505,38 @@ fn spawn_event_pruning(shared: std::sync::Weak<Shared>) {
             }
         }
     });
+}
+
+/// How many pre-started renderers this server keeps: `--renderer-pool`, or 0 (with a warning
+/// saying why) where a pooled renderer could not keep the guarantees of a cold one.
+fn pool_target(
+    config: &ManagerConfig,
+    renderer: &Renderer,
+    supervisor: &Supervisor,
+    isolation: &crate::isolation::Isolation,
+) -> usize {
+    let wanted = config.renderer_pool;
+    if wanted == 0 {
+        return 0;
+    }
+    let refusal = if isolation.require().is_err() {
+        Some("renderers may not start on this server")
+    } else if !supervisor.uses_cgroups() {
+        Some("pre-started renderers are stopped by their cgroup, and there are no cgroups here")
+    } else {
+        renderer.pool_unsupported()
+    };
+    match refusal {
+        Some(reason) => {
+            tracing::warn!(
+                wanted,
+                "the renderer pool is off: {reason}; every renderer starts cold"
+            );
+            0
+        }
+        None => {
+            tracing::info!(size = wanted, "renderer pool on");
+            wanted
+        }
+    }
 }

@@ -131,6 +131,67 @@ struct Inner {
     ws_clients: Gauge<i64, AtomicI64>,
     events_sent: Counter,
     preview: PreviewMetrics,
+    pool: PoolMetrics,
+}
+
+/// The renderer pool's gauges and counters (`pool`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PoolMetrics {
+    idle: Gauge,
+    target: Gauge,
+    claims: Counter,
+    misses: Counter,
+    refills: Counter,
+}
+
+impl PoolMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "renderer_pool_idle",
+            "Pre-started renderers waiting to be claimed",
+            self.idle.clone(),
+        );
+        registry.register(
+            "renderer_pool_target",
+            "Pre-started renderers the pool keeps (--renderer-pool)",
+            self.target.clone(),
+        );
+        registry.register(
+            "renderer_pool_claims",
+            "Renderer starts served by a pre-started renderer",
+            self.claims.clone(),
+        );
+        registry.register(
+            "renderer_pool_misses",
+            "Renderer starts that found the pool empty (or its renderer unusable) and started cold",
+            self.misses.clone(),
+        );
+        registry.register(
+            "renderer_pool_refills",
+            "Pre-started renderers started to fill the pool",
+            self.refills.clone(),
+        );
+    }
+
+    pub fn set_idle(&self, n: usize) {
+        self.idle.set(n as i64);
+    }
+
+    pub fn set_target(&self, n: usize) {
+        self.target.set(n as i64);
+    }
+
+    pub fn claimed(&self) {
+        self.claims.inc();
+    }
+
+    pub fn missed(&self) {
+        self.misses.inc();
+    }
+
+    pub fn refilled(&self) {
+        self.refills.inc();
+    }
 }
 
 impl Default for Metrics {
@@ -177,6 +238,8 @@ impl Metrics {
         );
         let preview = PreviewMetrics::default();
         preview.register(&mut registry);
+        let pool = PoolMetrics::default();
+        pool.register(&mut registry);
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -187,6 +250,7 @@ impl Metrics {
                 ws_clients,
                 events_sent,
                 preview,
+                pool,
             }),
         }
     }
@@ -206,6 +270,11 @@ impl Metrics {
     /// The front door's counters.
     pub fn preview(&self) -> PreviewMetrics {
         self.inner.preview.clone()
+    }
+
+    /// The renderer pool's metrics.
+    pub(crate) fn pool(&self) -> &PoolMetrics {
+        &self.inner.pool
     }
 
     pub fn events_sent(&self, deliveries: usize) {

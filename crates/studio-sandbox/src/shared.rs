@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub slots: crate::slots::Slots,
     /// Whether (and how) renderers may start.
     pub isolation: crate::isolation::Isolation,
+    /// Pre-started renderers (`--renderer-pool`).
+    pub pool: crate::pool::Pool,
 }
 
 /// Live actors by sandbox id.

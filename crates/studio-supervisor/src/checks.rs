@@ -40,11 +40,6 @@ impl Probe {
         }
     }
 
-    /// Runs the probe once, giving up after `timeout`: `Err` says what failed.
-    pub async fn check(&self, timeout: Duration) -> Result<(), String> {
-        crate::probe::check(self, timeout).await
-    }
-
     /// Rejects a target that could never be checked (the probe is never run then).
     pub(crate) fn validate(&self) -> Result<(), String> {
         match self {

@@ -13,6 +13,13 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::checks::{Dependency, Probe};
 use crate::target::{parse_http_url, parse_postgres_url};
 
+impl Probe {
+    /// Runs the probe once, giving up after `timeout`: `Err` says what failed.
+    pub async fn check(&self, timeout: Duration) -> Result<(), String> {
+        check(self, timeout).await
+    }
+}
+
 /// Runs a probe once; `Err` says why it did not pass.
 pub(crate) async fn check(probe: &Probe, timeout: Duration) -> Result<(), String> {
     match probe {

@@ -234,3 +234,77 @@ pub fn group_rss_kib(pgid: u32) -> u64 {
         })
         .sum()
 }
+
+/// The inotify instances a process holds (`anon_inode:inotify` descriptors) and the watches on
+/// them (`inotify wd:` lines of their `fdinfo`): what counts against the per-user
+/// `fs.inotify.max_user_instances` and `max_user_watches`.
+pub fn inotify_usage(pid: u32) -> (u64, u64) {
+    let instances = inotify_instances(pid);
+    let watches = instances.iter().map(|watched| watched.len() as u64).sum();
+    (instances.len() as u64, watches)
+}
+
+/// The inodes each inotify instance of a process watches (the `ino:` of its `inotify wd:` lines).
+pub fn inotify_instances(pid: u32) -> Vec<Vec<u64>> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.filter_map(Result::ok)
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| target.as_os_str() == "anon_inode:inotify")
+        })
+        .map(|fd| {
+            let info = std::fs::read_to_string(format!(
+                "/proc/{pid}/fdinfo/{}",
+                fd.file_name().to_string_lossy()
+            ))
+            .unwrap_or_default();
+            info.lines()
+                .filter_map(|line| line.strip_prefix("inotify wd:"))
+                .filter_map(|watch| {
+                    watch
+                        .split_whitespace()
+                        .find_map(|f| f.strip_prefix("ino:"))
+                })
+                .filter_map(|ino| u64::from_str_radix(ino, 16).ok())
+                .collect()
+        })
+        .collect()
+}
+
+/// Inotify instances and watches of every process in process group `pgid` (see
+/// [`inotify_usage`]): what one renderer takes of the per-user limits.
+pub fn group_inotify_usage(pgid: u32) -> (u64, u64) {
+    group_members(pgid)
+        .into_iter()
+        .map(inotify_usage)
+        .fold((0, 0), |(i, w), (pi, pw)| (i + pi, w + pw))
+}
+
+/// Every inode the processes of group `pgid` watch with inotify.
+pub fn group_inotify_inodes(pgid: u32) -> BTreeSet<u64> {
+    group_members(pgid)
+        .into_iter()
+        .flat_map(inotify_instances)
+        .flatten()
+        .collect()
+}
+
+/// Proportional set size (KiB) of every process in process group `pgid`: the `Pss:` line of
+/// `/proc/<pid>/smaps_rollup`, each process's private pages plus its share of pages it maps
+/// with others. Unlike RSS, the PSS of many renderers adds up to the memory they take together
+/// (Node's code, mapped by every renderer, is counted once in all).
+pub fn group_pss_kib(pgid: u32) -> u64 {
+    group_members(pgid).into_iter().map(pss_kib).sum()
+}
+
+/// `Pss:` of `/proc/<pid>/smaps_rollup` in KiB (0 when the process is gone or unreadable).
+pub fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -25,6 +25,9 @@ pub enum Command {
     Serve(crate::server::ServeArgs),
     /// Apply the database migrations and exit.
     Migrate(crate::server::MigrateArgs),
+    /// Remove the caches no sandbox needs past the bounds (least recently used first) and print
+    /// what went and the bytes freed.
+    Gc(crate::gc::GcArgs),
     /// Start a server, create a sandbox on the bundled examples/design-system, print its URLs.
     Demo(crate::server::ServeArgs),
     /// The subcommands that talk to a running server.

@@ -13,8 +13,10 @@ pub mod client;
 pub mod commands;
 pub mod demo;
 pub mod error;
+pub mod gc;
 pub mod output;
 pub mod server;
+pub mod store_bounds;
 pub mod watch;
 
 pub use cli::{Cli, ClientCommand, ClientOptions, Command};

@@ -25,6 +25,10 @@ fn main() -> ExitCode {
             studio::server::init_tracing();
             rt.block_on(studio::server::migrate(args))
         })),
+        Command::Gc(args) => finish_server(server_runtime().and_then(|rt| {
+            studio::server::init_tracing();
+            rt.block_on(studio::gc::gc(args))
+        })),
         Command::Client(command) => finish(run_client(&cli.client, command)),
     }
 }

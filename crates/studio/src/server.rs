@@ -56,6 +56,12 @@ pub struct ServeArgs {
     /// 429 with `Retry-After`.
     #[arg(long, env = "STUDIO_MAX_SANDBOXES", default_value_t = defaults::MAX_SANDBOXES)]
     pub max_sandboxes: usize,
+    /// Pre-started renderers (Node and Vite loaded, a throwaway dev server run once) kept waiting
+    /// for creates; a create claims one instead of starting a renderer cold. 0 turns the pool off.
+    /// In a jail it needs Studio to run as root (a claim mounts the checkout into the renderer's
+    /// jail); otherwise it is off with a warning.
+    #[arg(long, env = "STUDIO_RENDERER_POOL", default_value_t = defaults::RENDERER_POOL)]
+    pub renderer_pool: usize,
     /// Events (the WebSocket replay log) older than this many hours are deleted (checked at least
     /// twice per period, at most hourly).
     #[arg(long, env = "STUDIO_EVENT_RETENTION_HOURS", default_value_t = studio_core::defaults::EVENT_RETENTION.as_secs_f64() / 3600.0, value_parser = parse_positive_hours)]
@@ -117,6 +123,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_github_repos: Vec<String>,
+    /// When caches are collected (at start, hourly, and by `studio gc`).
+    #[command(flatten)]
+    pub store_bounds: crate::store_bounds::StoreBounds,
 }
 
 /// `studio migrate`
@@ -141,7 +150,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
+pub(crate) fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
     match explicit {
         Some(url) if !url.trim().is_empty() => url.to_owned(),
         _ => studio_store::default_sqlite_url(data_dir),
@@ -222,7 +231,8 @@ pub async fn start(
     let url = database_url(&data_dir, args.database_url.as_deref());
     // The store's error names the URL (password redacted) and the reason.
     let store = studio_store::connect(&url).await?;
-    warn_if_few_inotify_instances();
+    // After raising the open files limit: what is left too low is the operator's to raise.
+    studio_sandbox::DensityCheck::read(args.max_sandboxes).log();
 
     let listener = TcpListener::bind(args.listen)
         .await
@@ -239,6 +249,7 @@ pub async fn start(
     config.default_max_restarts = args.max_restarts;
     config.max_timeout = Duration::from_secs_f64(args.max_timeout_hours * 3600.0);
     config.max_sandboxes = args.max_sandboxes;
+    config.renderer_pool = args.renderer_pool;
     config.event_retention = Duration::from_secs_f64(args.event_retention_hours * 3600.0);
     config.max_installs = args.max_installs;
     config.sandbox_memory = args.sandbox_memory;
@@ -259,6 +270,8 @@ pub async fn start(
     }
     config.allow_local_sources = args.allow_local_sources;
     config.allow_github_repos = args.allow_github_repos.clone();
+    let bounds = args.store_bounds.bounds();
+    (config.store_max_bytes, config.store_max_age) = (bounds.max_bytes, bounds.max_age);
     config.urls.api_token = api_token.clone();
     let public_host = config.urls.api_host();
     // Renderer sockets live at <data-dir>/run/<hex>.sock: refuse a data dir too deep for them.
@@ -472,7 +485,7 @@ fn raise_open_file_limit() {
 }
 
 /// The template next to the binary's sources (a checkout), or `./studio-template`.
-fn template_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn template_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = explicit {
         return std::fs::canonicalize(dir)
             .with_context(|| format!("template directory {} does not exist", dir.display()));
@@ -503,25 +516,6 @@ pub fn example_repository() -> Result<PathBuf> {
         .iter()
         .find_map(|c| std::fs::canonicalize(c).ok())
         .context("cannot find examples/design-system")
-}
-
-/// Each renderer's file watcher takes an inotify instance; when the per-user limit runs out, a new
-/// Vite starts without watching and serves stale files. Say so at start-up rather than leave a
-/// designer wondering why edits stopped showing.
-fn warn_if_few_inotify_instances() {
-    const COMFORTABLE: u64 = 512;
-    let Ok(text) = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_instances") else {
-        return;
-    };
-    if let Ok(limit) = text.trim().parse::<u64>()
-        && limit < COMFORTABLE
-    {
-        tracing::warn!(
-            limit,
-            "fs.inotify.max_user_instances is low: every renderer (Vite) needs one, and a renderer \
-             without one serves stale files; raise it with `sysctl -w fs.inotify.max_user_instances={COMFORTABLE}`"
-        );
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! 64 KiB is closed with 1009; a flooding client gets `rate_limited` and is disconnected, its
 //! selections are coalesced before they are stored, and other clients keep receiving events),
 //! and the renderer's memory limit (`--sandbox-memory`: a renderer over it is killed and the
-//! sandbox's `error` event says it ran out of memory; `/readyz` lists limits it cannot enforce).
+//! sandbox's `error` event says it ran out of memory; `/readyz` lists limits it cannot enforce),
+//! and the machine's limits for `--max-sandboxes` renderers, logged at start.
 
 #![allow(clippy::unwrap_used)]
 
@@ -138,6 +139,26 @@ fn a_default_timeout_above_the_cap_stops_the_server_from_starting() {
     assert!(
         stderr.contains("above STUDIO_MAX_TIMEOUT_HOURS (24)"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_server_says_at_start_which_machine_limits_are_too_low_for_its_sandboxes() {
+    let data = DataDir::new("limd-");
+    // A hard limit of 256 open files, which the server cannot raise, for 100 sandboxes.
+    let mut config = ServerConfig::new(&data).env("STUDIO_MAX_SANDBOXES", 100);
+    config.launcher = ["prlimit", "--nofile=256:256", "--"]
+        .map(String::from)
+        .to_vec();
+    let (_, log) = Studio::start(&config).terminate();
+    assert!(
+        log.contains("limits for the sandboxes this server may hold"),
+        "{log}"
+    );
+    assert!(
+        log.contains("the open files limit (RLIMIT_NOFILE) is 256")
+            && log.contains("100 sandboxes need about 2656"),
+        "{log}"
     );
 }
 

@@ -120,6 +120,15 @@ async fn start_renderer(
         .prepare(spec)
         .await
         .map_err(|e| ManagerError::from(e).during("renderer preparation"))?;
+    if let Some(member) = shared.pool.claim().await {
+        match RendererUnit::from_pool(shared, id, prepared.launch.clone(), config, member).await {
+            Ok(unit) => return Ok(unit),
+            Err(e) => {
+                shared.metrics.pool().missed();
+                tracing::warn!(sandbox = %id, "starting the renderer cold instead: {}", e.message);
+            }
+        }
+    }
     let unit = RendererUnit::add(shared, id, prepared.launch, config).await?;
     if let Err(e) = unit.start().await {
         let output = unit.last_output(30);

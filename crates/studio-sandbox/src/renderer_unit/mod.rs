@@ -6,6 +6,7 @@
 mod logs;
 mod spec;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use studio_core::{SandboxConfig, SandboxId, SandboxStatus};
@@ -38,6 +39,9 @@ pub(crate) struct UnitPhase {
 pub(crate) struct RendererUnit {
     unit: Option<Unit>,
     status: Option<watch::Receiver<UnitStatus>>,
+    /// The pool slot the running process came from (the mount of the checkout into its jail):
+    /// removed once that process is gone for good (stop, restart, remove, shutdown).
+    pool_slot: Option<PathBuf>,
 }
 
 impl RendererUnit {
@@ -75,13 +79,50 @@ impl RendererUnit {
             .adopt(spec, record)
             .await
             .map_err(supervisor_error)?;
-        Ok(Self::wrap(unit))
+        let mut adopted = Self::wrap(unit);
+        adopted.pool_slot = crate::pool::slot_of(shared, id);
+        Ok(adopted)
+    }
+
+    /// Starts the renderer from a pre-started one of the pool: `member` switches to this
+    /// sandbox's checkout (prepared: `launch` is how it would start cold) and the supervisor
+    /// gives its process to the sandbox's unit. Returns once it serves the sandbox, or the error
+    /// (the member is discarded then; the caller starts cold).
+    pub async fn from_pool(
+        shared: &Arc<Shared>,
+        id: &SandboxId,
+        launch: LaunchSpec,
+        config: &SandboxConfig,
+        member: crate::pool::Member,
+    ) -> Result<Self, ManagerError> {
+        shared.isolation.require()?;
+        let spec = unit_spec(&shared.config, id, launch, config);
+        let readiness = spec.readiness.clone();
+        let startup_timeout = spec.startup_timeout;
+        let slot_dir = member.slot.dir.clone();
+        let unit = crate::pool::hand_over(shared, id, member, spec).await?;
+        let this = Self {
+            pool_slot: Some(slot_dir),
+            ..Self::wrap(unit)
+        };
+        if let Some(probe) = readiness
+            && let Err(e) = wait_serving(&probe, startup_timeout).await
+        {
+            this.remove().await;
+            return Err(ManagerError::new(
+                ErrorKind::Upstream,
+                "renderer_error",
+                format!("the pre-started renderer did not serve the sandbox: {e}"),
+            ));
+        }
+        Ok(this)
     }
 
     pub fn detached() -> Self {
         Self {
             unit: None,
             status: None,
+            pool_slot: None,
         }
     }
 
@@ -91,6 +132,14 @@ impl RendererUnit {
         Self {
             unit: Some(unit),
             status: Some(status),
+            pool_slot: None,
+        }
+    }
+
+    /// The process that came from a pool slot is gone: so goes the slot.
+    async fn release_pool_slot(&self) {
+        if let Some(dir) = &self.pool_slot {
+            crate::pool::remove_slot(dir.clone()).await;
         }
     }
 
@@ -113,19 +162,15 @@ impl RendererUnit {
     }
 
     pub async fn restart(&self) -> Result<(), ManagerError> {
-        self.unit()?
-            .restart()
-            .await
-            .map(drop)
-            .map_err(supervisor_error)
+        let restarted = self.unit()?.restart().await;
+        self.release_pool_slot().await;
+        restarted.map(drop).map_err(supervisor_error)
     }
 
     pub async fn stop(&self) -> Result<(), ManagerError> {
-        self.unit()?
-            .stop()
-            .await
-            .map(drop)
-            .map_err(supervisor_error)
+        let stopped = self.unit()?.stop().await;
+        self.release_pool_slot().await;
+        stopped.map(drop).map_err(supervisor_error)
     }
 
     /// Server shutdown: stop the process, keep nothing running.
@@ -135,6 +180,7 @@ impl RendererUnit {
         {
             tracing::warn!(unit = %unit.name(), "stop at shutdown failed: {e}");
         }
+        self.release_pool_slot().await;
     }
 
     /// Stops the renderer and forgets it.
@@ -144,6 +190,7 @@ impl RendererUnit {
         {
             tracing::warn!(unit = %unit.name(), "removing renderer failed: {e}");
         }
+        self.release_pool_slot().await;
     }
 
     /// Waits for the next change of the unit's status (forever if there is no unit).
@@ -248,5 +295,25 @@ pub(crate) async fn remove_unowned(
     };
     if let Err(e) = unit.remove().await {
         tracing::warn!(unit = %name, "removing a renderer no actor owns failed: {e}");
+    }
+    crate::pool::release_slot_of(shared, id).await;
+}
+
+/// Polls `probe` until it passes or `timeout` ends: a renderer handed over from the pool serves
+/// at once, but its new Vite's watcher needs its initial scan before edits are seen.
+async fn wait_serving(
+    probe: &studio_supervisor::Probe,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let last = match probe.check(std::time::Duration::from_secs(2)).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("not ready after {timeout:?}: {last}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }

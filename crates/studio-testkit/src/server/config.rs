@@ -27,8 +27,16 @@ impl DataDir {
 }
 
 impl Drop for DataDir {
+    #[allow(clippy::print_stderr)] // nowhere else to say it from a drop
     fn drop(&mut self) {
         procs::kill_processes_under(self.dir.path());
+        // Pool slots mount checkouts below the data dir (a server killed by a test never
+        // unmounted them): unmounted first, or the removal would reach through them.
+        if !studio_jail::mounts_below(self.dir.path()).is_empty()
+            && let Err(e) = studio_jail::remove_drop_point(self.dir.path())
+        {
+            eprintln!("cannot unmount below {}: {e}", self.dir.path().display());
+        }
     }
 }
 
@@ -57,6 +65,9 @@ impl ServerConfig {
         env.insert("STUDIO_LOG".into(), "info,tower_http=warn,sqlx=warn".into());
         // The suite's repositories are local bare remotes; a production server refuses them.
         env.insert("STUDIO_ALLOW_LOCAL_SOURCES".into(), "1".into());
+        // Pre-started renderers cost a core for seconds each: only the tests of the pool ask
+        // for them (`.env("STUDIO_RENDERER_POOL", n)`).
+        env.insert("STUDIO_RENDERER_POOL".into(), "0".into());
         Self {
             data_dir: data.path().to_path_buf(),
             env,
