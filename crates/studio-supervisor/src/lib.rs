@@ -150,4 +150,4 @@ pub use spec::{RestartPolicy, RunAs, UnitSpec};
 pub use status::{ExitReason, UnitState, UnitStatus};
 pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};
 pub use token::TOKEN_VAR;
-pub use unit::Unit;
+pub use unit::{Replacement, ReplacementFuture, ReplacementSource, Unit};

@@ -70,6 +70,23 @@ impl BoundSocket {
         Ok(())
     }
 
+    /// Takes `old`'s path (`rename(2)` over it, atomic: a client connecting meanwhile reaches
+    /// one listener or the other, never nothing) and closes `old`'s listener without touching
+    /// the path, which is this socket's now. Connections still queued on `old` are reset.
+    pub fn take_place_of(&mut self, old: Self) -> Result<(), String> {
+        std::fs::rename(&self.path, &old.path).map_err(|e| {
+            format!(
+                "cannot move {} to {}: {e}",
+                self.path.display(),
+                old.path.display()
+            )
+        })?;
+        let Self { listener, path } = old;
+        drop(listener);
+        self.path = path;
+        Ok(())
+    }
+
     /// Closes the listener (queued connections are reset), then removes the path unless
     /// someone else accepts on it by now.
     pub fn release(self) {

@@ -221,7 +221,8 @@ impl Supervisor {
             logs,
             channels.status,
             channels.record,
-        );
+        )
+        .with_replacement(channels.replacement);
         if let Some(instance) = instance {
             actor = actor.with_adopted(instance, socket);
         }

@@ -102,3 +102,76 @@ async fn a_transferred_process_keeps_serving_under_the_new_unit_and_is_its_to_st
     assert!(record_cgroup.is_none(), "nothing runs");
     sup.shutdown().await;
 }
+
+/// Offers one prepared unit, once.
+struct OfferOnce(std::sync::Mutex<Option<(studio_supervisor::Unit, u32)>>);
+
+impl studio_supervisor::ReplacementSource for OfferOnce {
+    fn replacement(&self) -> studio_supervisor::ReplacementFuture {
+        let offer = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Box::pin(async move { offer })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_crash_a_unit_takes_over_the_offered_process_instead_of_spawning() {
+    let dir = tempfile::Builder::new()
+        .prefix("sup-repl-")
+        .tempdir()
+        .unwrap();
+    let sup = supervisor_with(SupervisorConfig {
+        log_dir: Some(dir.path().join("logs")),
+        ..SupervisorConfig::default()
+    });
+    let (spare_socket, socket) = (dir.path().join("spare.sock"), dir.path().join("sb.sock"));
+    let spare = sup
+        .add(node_server_on_socket("spare", &spare_socket, 0))
+        .await
+        .unwrap();
+    let spare_pid = spare.start().await.unwrap().pid.unwrap();
+    let spare_served = unix_pid(&spare_socket, "/").unwrap();
+    let unit = sup
+        .add(node_server_on_socket("sb-renderer", &socket, 0))
+        .await
+        .unwrap();
+    unit.start().await.unwrap();
+    let served = unix_pid(&socket, "/").unwrap();
+    assert!(
+        unit.set_replacement(studio_supervisor::Replacement::new(OfferOnce(
+            std::sync::Mutex::new(Some((spare.clone(), spare_pid)))
+        )))
+    );
+
+    // First crash: the offered process serves, nothing is spawned.
+    let mut watch = unit.watch();
+    studio_testkit::procs::signal(served, studio_testkit::procs::Signal::KILL);
+    let status = tokio::time::timeout(
+        Duration::from_secs(20),
+        watch.wait_for(|s| s.state == UnitState::Running && s.pid == Some(spare_pid)),
+    )
+    .await
+    .expect("took over the offered process")
+    .unwrap()
+    .clone();
+    assert_eq!(status.restarts, 1, "a crash restart all the same");
+    assert_eq!(unix_pid(&socket, "/taken"), Some(spare_served));
+    assert!(sup.unit("spare").is_none() && !spare_socket.exists());
+    assert_eq!(unit.record().unwrap().pid, spare_pid);
+
+    // Second crash: nothing more is offered, so it spawns.
+    studio_testkit::procs::signal(spare_served, studio_testkit::procs::Signal::KILL);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        watch.wait_for(|s| {
+            s.state == UnitState::Running && s.pid.is_some() && s.pid != Some(spare_pid)
+        }),
+    )
+    .await
+    .expect("spawned after the second crash")
+    .unwrap();
+    let again = unix_pid(&socket, "/spawned").expect("serves");
+    assert_ne!(again, spare_served);
+    unit.stop().await.unwrap();
+    assert!(!socket.exists());
+    sup.shutdown().await;
+}

@@ -179,7 +179,45 @@ async fn a_create_is_served_by_a_prestarted_renderer_that_sees_only_its_checkout
     assert!(seen_by(pid, &checkout.join("src")).is_some_and(|names| !names.is_empty()));
 
     // The pool refills.
-    pool_full(&api, &data_dir, studio.pid(), 1).await;
+    let refilled = pool_full(&api, &data_dir, studio.pid(), 1).await;
+
+    // A crash of the pooled renderer: its replacement is the pool's renderer, not a spawn, and
+    // it serves the sandbox's latest files.
+    let claims_before = metric(&api, "studio_renderer_pool_claims_total")
+        .await
+        .unwrap();
+    procs::signal(pid, procs::Signal::KILL);
+    let replaced = eventually(
+        "a pool renderer to replace the crashed one",
+        Duration::from_secs(60),
+        async || {
+            refilled
+                .iter()
+                .copied()
+                .find(|p| in_cgroup_of(*p, &first_id))
+                .ok_or_else(|| format!("none of {refilled:?} serves {first_id}"))
+        },
+    )
+    .await;
+    assert_eq!(
+        metric(&api, "studio_renderer_pool_claims_total").await,
+        Ok(claims_before + 1)
+    );
+    eventually(
+        "the replacement to serve the edit",
+        Duration::from_secs(30),
+        async || {
+            let module = support::door::get(&format!("{url}src/components/Alert.tsx")).await?;
+            if module.status == 200 && module.text.contains("pooled edit") {
+                Ok(())
+            } else {
+                Err(format!("{} {}", module.status, module.text))
+            }
+        },
+    )
+    .await;
+    assert_eq!(api.status_of(&first_id).await["status"], "running");
+    let pid = replaced;
 
     // Deleting the sandbox stops the claimed process and unmounts its checkout.
     api.delete(&format!("/api/v1/sandboxes/{first_id}"))

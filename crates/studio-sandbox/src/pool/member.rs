@@ -1,6 +1,6 @@
 //! One pre-started renderer: its slot (directory, pool app, drop point) and its supervised unit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use studio_core::SandboxId;
@@ -155,14 +155,6 @@ pub(crate) async fn hand_over(
     }
 }
 
-/// The slot a sandbox's renderer came from, if it came from one.
-pub(crate) fn slot_of(shared: &Shared, id: &SandboxId) -> Option<PathBuf> {
-    let wanted = id.to_string();
-    studio_renderer::pool_slot_dirs(&shared.config.data_dir)
-        .into_iter()
-        .find(|dir| studio_renderer::pool_slot_claimed_by(dir).as_deref() == Some(wanted.as_str()))
-}
-
 /// Removes a slot's directory and mounts, logging a failure (nothing else can be done about it;
 /// the next server start tries again).
 pub(crate) async fn remove_slot(dir: PathBuf) {
@@ -171,14 +163,35 @@ pub(crate) async fn remove_slot(dir: PathBuf) {
     }
 }
 
-/// Removes the slot a sandbox's renderer came from, if it came from one: called when that
-/// renderer's process is gone for good (stopped, removed, restarted).
-pub(crate) async fn release_slot_of(shared: &Shared, id: &SandboxId) {
+/// Removes the slots claimed by sandbox `id`: called when the renderer process that came from
+/// one is gone for good (stopped, removed, restarted, replaced after a crash).
+pub(crate) async fn release_slots(data_dir: &Path, id: &SandboxId) {
     let wanted = id.to_string();
-    for dir in studio_renderer::pool_slot_dirs(&shared.config.data_dir) {
+    for dir in studio_renderer::pool_slot_dirs(data_dir) {
         if studio_renderer::pool_slot_claimed_by(&dir).as_deref() == Some(wanted.as_str()) {
             remove_slot(dir).await;
         }
+    }
+}
+
+/// [`release_slots`] of this server's data dir.
+pub(crate) async fn release_slot_of(shared: &Shared, id: &SandboxId) {
+    release_slots(&shared.config.data_dir, id).await;
+}
+
+/// Polls `probe` until it passes or `timeout` ends: a renderer handed over from the pool serves
+/// at once, but its new Vite's watcher needs its initial scan before edits are seen.
+pub(crate) async fn wait_serving(probe: &Probe, timeout: Duration) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let last = match probe.check(Duration::from_secs(2)).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("not ready after {timeout:?}: {last}"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -16,13 +16,15 @@
 
 mod actor;
 mod member;
+mod recovery;
 
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use member::{
-    Member, POOL_UNIT_PREFIX, hand_over, release_slot_of, remove_slot, remove_unclaimed_slots,
-    slot_of,
+    Member, POOL_UNIT_PREFIX, hand_over, release_slot_of, release_slots, remove_unclaimed_slots,
+    wait_serving,
 };
+pub(crate) use recovery::CrashRecovery;
 
 /// Requests to the pool's task.
 #[derive(Debug)]
@@ -54,6 +56,11 @@ impl Pool {
     pub fn new(target: usize) -> (Self, PoolInbox) {
         let (tx, rx) = mpsc::channel(64);
         (Self { tx, target }, PoolInbox { rx, target })
+    }
+
+    /// Whether the pool keeps any renderer (`--renderer-pool` > 0 and supported here).
+    pub fn is_on(&self) -> bool {
+        self.target > 0
     }
 
     /// An idle member, or `None` (pool off, empty, or shut down).

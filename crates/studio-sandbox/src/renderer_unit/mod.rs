@@ -39,9 +39,10 @@ pub(crate) struct UnitPhase {
 pub(crate) struct RendererUnit {
     unit: Option<Unit>,
     status: Option<watch::Receiver<UnitStatus>>,
-    /// The pool slot the running process came from (the mount of the checkout into its jail):
-    /// removed once that process is gone for good (stop, restart, remove, shutdown).
-    pool_slot: Option<PathBuf>,
+    /// The data dir and sandbox whose pool slots (a claimed renderer's mount of the checkout
+    /// into its jail) go once the running process is gone for good (stop, restart, remove,
+    /// shutdown). A crash replacement from the pool releases the crashed one's itself.
+    slots_of: Option<(PathBuf, SandboxId)>,
 }
 
 impl RendererUnit {
@@ -54,12 +55,13 @@ impl RendererUnit {
         // The one gate every renderer start passes (create, recovery, re-preparation).
         shared.isolation.require()?;
         let spec = unit_spec(&shared.config, id, launch, config);
+        let checkout = spec.cwd.clone();
         let unit = shared
             .supervisor
             .add(spec)
             .await
             .map_err(supervisor_error)?;
-        Ok(Self::wrap(unit))
+        Ok(Self::wrap(unit).pooled(shared, id, checkout))
     }
 
     /// Re-adopts a renderer that outlived a crash of the previous server process.
@@ -74,14 +76,13 @@ impl RendererUnit {
             ManagerError::internal(format!("stored adoption record is unreadable: {e}"))
         })?;
         let spec = unit_spec(&shared.config, id, launch, config);
+        let checkout = spec.cwd.clone();
         let unit = shared
             .supervisor
             .adopt(spec, record)
             .await
             .map_err(supervisor_error)?;
-        let mut adopted = Self::wrap(unit);
-        adopted.pool_slot = crate::pool::slot_of(shared, id);
-        Ok(adopted)
+        Ok(Self::wrap(unit).pooled(shared, id, checkout))
     }
 
     /// Starts the renderer from a pre-started one of the pool: `member` switches to this
@@ -99,14 +100,11 @@ impl RendererUnit {
         let spec = unit_spec(&shared.config, id, launch, config);
         let readiness = spec.readiness.clone();
         let startup_timeout = spec.startup_timeout;
-        let slot_dir = member.slot.dir.clone();
+        let checkout = spec.cwd.clone();
         let unit = crate::pool::hand_over(shared, id, member, spec).await?;
-        let this = Self {
-            pool_slot: Some(slot_dir),
-            ..Self::wrap(unit)
-        };
+        let this = Self::wrap(unit).pooled(shared, id, checkout);
         if let Some(probe) = readiness
-            && let Err(e) = wait_serving(&probe, startup_timeout).await
+            && let Err(e) = crate::pool::wait_serving(&probe, startup_timeout).await
         {
             this.remove().await;
             return Err(ManagerError::new(
@@ -122,7 +120,7 @@ impl RendererUnit {
         Self {
             unit: None,
             status: None,
-            pool_slot: None,
+            slots_of: None,
         }
     }
 
@@ -132,14 +130,27 @@ impl RendererUnit {
         Self {
             unit: Some(unit),
             status: Some(status),
-            pool_slot: None,
+            slots_of: None,
         }
+    }
+
+    /// Ties the unit to the pool: its slots are released with its process, and with the pool on
+    /// a crash restart takes a pre-started renderer (`pool::CrashRecovery`) before spawning.
+    fn pooled(mut self, shared: &Arc<Shared>, id: &SandboxId, checkout: PathBuf) -> Self {
+        self.slots_of = Some((shared.config.data_dir.clone(), id.clone()));
+        if let Some(unit) = &self.unit
+            && shared.pool.is_on()
+        {
+            let source = crate::pool::CrashRecovery::new(shared, id, checkout);
+            unit.set_replacement(studio_supervisor::Replacement::new(source));
+        }
+        self
     }
 
     /// The process that came from a pool slot is gone: so goes the slot.
     async fn release_pool_slot(&self) {
-        if let Some(dir) = &self.pool_slot {
-            crate::pool::remove_slot(dir.clone()).await;
+        if let Some((data_dir, id)) = &self.slots_of {
+            crate::pool::release_slots(data_dir, id).await;
         }
     }
 
@@ -297,23 +308,4 @@ pub(crate) async fn remove_unowned(
         tracing::warn!(unit = %name, "removing a renderer no actor owns failed: {e}");
     }
     crate::pool::release_slot_of(shared, id).await;
-}
-
-/// Polls `probe` until it passes or `timeout` ends: a renderer handed over from the pool serves
-/// at once, but its new Vite's watcher needs its initial scan before edits are seen.
-async fn wait_serving(
-    probe: &studio_supervisor::Probe,
-    timeout: std::time::Duration,
-) -> Result<(), String> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let last = match probe.check(std::time::Duration::from_secs(2)).await {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        if tokio::time::Instant::now() >= deadline {
-            return Err(format!("not ready after {timeout:?}: {last}"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
 }

@@ -43,6 +43,8 @@ pub(crate) struct Actor {
     pub(super) running_since: Option<Instant>,
     liveness_failures: u32,
     next_liveness: Instant,
+    /// Where an instance after a crash may come from instead of a spawn (`replacement.rs`).
+    pub(super) replacement: Arc<std::sync::OnceLock<super::Replacement>>,
 }
 
 /// Something the running instance did.
@@ -73,7 +75,16 @@ impl Actor {
             running_since: None,
             liveness_failures: 0,
             next_liveness: Instant::now(),
+            replacement: Arc::default(),
         }
+    }
+
+    pub(crate) fn with_replacement(
+        mut self,
+        replacement: Arc<std::sync::OnceLock<super::Replacement>>,
+    ) -> Self {
+        self.replacement = replacement;
+        self
     }
 
     /// Starts supervising an instance that is already running: adopted from a previous

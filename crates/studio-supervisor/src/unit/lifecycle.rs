@@ -89,6 +89,7 @@ impl Actor {
     /// Starts the unit, retrying crashes per the restart policy, until it runs or fails.
     async fn bring_up(&mut self, mut crash: Option<ExitReason>) -> Outcome {
         loop {
+            let crashed = crash.is_some();
             if let Some(reason) = crash.take() {
                 let delay = match self.crashes.record(Instant::now()) {
                     Verdict::RetryAfter(delay) => delay,
@@ -112,6 +113,11 @@ impl Actor {
                 });
                 tokio::time::sleep(delay).await;
                 self.count_restart();
+            }
+            // A process offered by the unit's replacement source (a pre-started one) instead of
+            // a spawn: counted and delayed like any crash restart.
+            if crashed && let Some(status) = self.take_replacement().await {
+                return Ok(status);
             }
             match self.start_once().await {
                 Ok(()) => return Ok(self.enter_running()),

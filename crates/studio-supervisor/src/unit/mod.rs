@@ -9,8 +9,9 @@ mod actor;
 mod crashes;
 mod handover;
 mod lifecycle;
+mod replacement;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -22,6 +23,7 @@ use crate::status::UnitStatus;
 
 pub(crate) use actor::Actor;
 pub(crate) use handover::Handover;
+pub use replacement::{Replacement, ReplacementFuture, ReplacementSource};
 
 /// Requests waiting for the unit's task; beyond this, callers wait to enqueue (backpressure).
 const INBOX_CAPACITY: usize = 64;
@@ -77,6 +79,8 @@ pub struct Unit {
     status: watch::Receiver<UnitStatus>,
     record: watch::Receiver<Option<AdoptionRecord>>,
     logs: Arc<LogBuffer>,
+    /// Set at most once ([`Unit::set_replacement`]); read by the unit's task after a crash.
+    replacement: Arc<OnceLock<Replacement>>,
 }
 
 /// The pieces the task keeps when a unit is created.
@@ -84,6 +88,7 @@ pub(crate) struct UnitChannels {
     pub inbox: mpsc::Receiver<Command>,
     pub status: watch::Sender<UnitStatus>,
     pub record: watch::Sender<Option<AdoptionRecord>>,
+    pub replacement: Arc<OnceLock<Replacement>>,
 }
 
 impl Unit {
@@ -92,12 +97,14 @@ impl Unit {
         let name = Arc::from(initial.name.as_str());
         let (status_tx, status) = watch::channel(initial);
         let (record_tx, record) = watch::channel(None);
+        let replacement = Arc::new(OnceLock::new());
         let unit = Self {
             name,
             inbox: inbox_tx,
             status,
             record,
             logs,
+            replacement: replacement.clone(),
         };
         (
             unit,
@@ -105,6 +112,7 @@ impl Unit {
                 inbox,
                 status: status_tx,
                 record: record_tx,
+                replacement,
             },
         )
     }
@@ -189,6 +197,12 @@ impl Unit {
     /// A receiver that is notified whenever [`Unit::record`] changes.
     pub fn watch_record(&self) -> watch::Receiver<Option<AdoptionRecord>> {
         self.record.clone()
+    }
+
+    /// Gives the unit a source of running processes to take over after a crash instead of
+    /// spawning (see [`ReplacementSource`]). Set once; a second call is refused (`false`).
+    pub fn set_replacement(&self, source: Replacement) -> bool {
+        self.replacement.set(source).is_ok()
     }
 
     /// Takes the running instance away from this unit, which then leaves the supervisor without
