@@ -58,7 +58,7 @@ async fn run(shared: Weak<Shared>, mut rx: mpsc::Receiver<Request>, target: usiz
                     }
                 }
                 Some(Request::Shutdown(reply)) => {
-                    drain(&mut idle, starting.take()).await;
+                    drain(&shared, &mut idle, starting.take()).await;
                     metrics.set_idle(0);
                     let _ = reply.send(());
                     return;
@@ -90,7 +90,7 @@ async fn run(shared: Weak<Shared>, mut rx: mpsc::Receiver<Request>, target: usiz
             () = tokio::time::sleep_until(next_start), if starting.is_none() && idle.len() < target => {}
         }
     }
-    drain(&mut idle, starting).await;
+    drain(&shared, &mut idle, starting).await;
 }
 
 /// The oldest idle member that still serves; dead ones met on the way are discarded.
@@ -105,13 +105,23 @@ async fn take_live(idle: &mut VecDeque<Member>) -> Option<Member> {
     None
 }
 
-/// Stops every idle member and the one starting (once it has started).
-async fn drain(idle: &mut VecDeque<Member>, starting: Option<JoinHandle<Result<Member, String>>>) {
+/// Stops every idle member, and the one starting without waiting for it (a start may be an npm
+/// install: a shutdown must not wait for it; the supervisor's own shutdown stops its process if
+/// it had one). Then removes every slot no sandbox claimed, the aborted start's included.
+async fn drain(
+    shared: &Weak<Shared>,
+    idle: &mut VecDeque<Member>,
+    starting: Option<JoinHandle<Result<Member, String>>>,
+) {
     let mut members: Vec<Member> = idle.drain(..).collect();
-    if let Some(task) = starting
-        && let Ok(Ok(member)) = task.await
-    {
-        members.push(member);
+    if let Some(task) = starting {
+        task.abort();
+        if let Ok(Ok(member)) = task.await {
+            members.push(member);
+        }
     }
     futures::future::join_all(members.into_iter().map(Member::discard)).await;
+    if let Some(shared) = shared.upgrade() {
+        super::member::remove_idle_slots(&shared).await;
+    }
 }

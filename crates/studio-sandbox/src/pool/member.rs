@@ -195,6 +195,15 @@ pub(crate) async fn wait_serving(probe: &Probe, timeout: Duration) -> Result<(),
     }
 }
 
+/// Removes the slots no sandbox claimed (at the pool's shutdown).
+pub(super) async fn remove_idle_slots(shared: &Shared) {
+    for dir in studio_renderer::pool_slot_dirs(&shared.config.data_dir) {
+        if studio_renderer::pool_slot_claimed_by(&dir).is_none() {
+            remove_slot(dir).await;
+        }
+    }
+}
+
 /// At start, after recovery and the leftover sweep: removes every slot but those of sandboxes
 /// whose renderer (a claimed member) was re-adopted. Idle members of the previous server are
 /// gone by then (swept), so their slots serve nobody.
