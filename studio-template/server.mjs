@@ -103,8 +103,10 @@ if (control) {
         process.chdir(cwd);
         const warm = vite;
         vite = null;
-        await warm.close();
-        vite = await startVite(config);
+        // The throwaway Vite closes while the sandbox's starts: each removes only its own HMR
+        // listener from the shared HTTP server.
+        const [, next] = await Promise.all([warm.close(), startVite(config)]);
+        vite = next;
         controlServer.close();
         console.log(`studio renderer took over ${cwd} (pool hand-over), pid ${process.pid}`);
         connection.end(`${JSON.stringify({ ok: true })}\n`);
