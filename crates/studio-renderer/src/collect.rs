@@ -8,7 +8,7 @@
 //! store entry, see `link`), the `node_modules` symlink (the template store entry, see
 //! `generate`) and `seed-key` (the Vite seed it was planted from or will publish, see `prepare`).
 //! [`Renderer::prepare`](crate::Renderer::prepare) writes them while holding the preparation
-//! lock that [`Renderer::pause_preparations`] takes, so a caller that scans the checkouts with
+//! lock that [`Renderer::pause_preparations`](crate::Renderer::pause_preparations) takes, so a caller that scans the checkouts with
 //! preparations paused sees every entry a sandbox has claimed.
 //!
 //! # When an entry was last used
