@@ -9,8 +9,8 @@
 //! the host ([`drop_in`]): the checkout appears inside the jail at the path the jail expects,
 //! with the directories it must not see covered by an empty read-only tmpfs in the same step.
 //!
-//! Mounting needs `CAP_SYS_ADMIN` in the host's mount namespace (Studio running as root);
-//! [`drop_points_supported`] says whether this process has it.
+//! Mounting needs `CAP_SYS_ADMIN` in the host's mount namespace (Studio running as root, outside
+//! a container that drops it); [`drop_points_supported`] says whether this process has it.
 
 use std::io;
 use std::path::Path;
@@ -22,9 +22,39 @@ use rustix::mount::{
 
 use crate::JailError;
 
-/// Whether this process can make drop points (it may mount: root in the host namespace).
+/// Whether this process can make drop points: it may mount (root, with `CAP_SYS_ADMIN`: a
+/// container's root usually lacks it). Tried once, with a bind mount of a fresh temporary
+/// directory onto itself, undone at once; the answer is kept for the life of the process.
 pub fn drop_points_supported() -> bool {
-    rustix::process::geteuid().is_root()
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        if !rustix::process::geteuid().is_root() {
+            return false;
+        }
+        let Ok(probe) = tempfile_dir() else {
+            return false;
+        };
+        let mounted = mount_bind(&probe, &probe).is_ok();
+        if mounted {
+            let _ = unmount(&probe, UnmountFlags::DETACH);
+        }
+        let _ = std::fs::remove_dir(&probe);
+        mounted
+    })
+}
+
+/// A new empty directory below the system's temporary directory.
+fn tempfile_dir() -> io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "studio-mount-probe-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
 }
 
 /// Makes `dir` (created if missing) a mount of its own with shared propagation, so mounts made

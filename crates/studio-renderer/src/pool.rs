@@ -105,7 +105,7 @@ impl Renderer {
     pub fn pool_unsupported(&self) -> Option<&'static str> {
         (self.jail().is_some() && !studio_jail::drop_points_supported()).then_some(
             "handing a checkout to a pre-started renderer mounts it into the renderer's jail, \
-             which needs Studio to run as root",
+             which needs Studio to run as root with CAP_SYS_ADMIN (not in a container that drops it)",
         )
     }
 
@@ -276,5 +276,23 @@ impl PoolSlot {
             "the pre-started renderer refused the checkout: {}",
             answer["error"].as_str().unwrap_or("no reason given")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The pool app shares the sample repository's dependency store entry (no install of its
+    /// own where the sample is used, as in the tests and the benchmark) only while its manifests
+    /// are the sample's.
+    #[test]
+    fn the_pool_apps_manifests_are_the_samples() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/design-system/");
+        for (file, content) in &super::POOL_APP[..2] {
+            let theirs = std::fs::read_to_string(format!("{sample}{file}")).unwrap();
+            assert_eq!(
+                *content, theirs,
+                "pool-app/{file} differs from the sample's"
+            );
+        }
     }
 }
