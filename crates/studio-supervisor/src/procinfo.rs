@@ -91,15 +91,7 @@ pub(crate) fn cgroup_path(pid: i32) -> Option<String> {
 /// Resident set size of a process in bytes (the `VmRSS` line of `/proc/<pid>/status`).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = text
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+    kib_field(&text, "VmRSS:")
 }
 
 /// Proportional set size of a process in bytes (the `Pss:` line of `/proc/<pid>/smaps_rollup`):
@@ -114,9 +106,14 @@ pub fn pss_bytes(pid: u32) -> Option<u64> {
 }
 
 fn parse_pss(text: &str) -> Option<u64> {
+    kib_field(text, "Pss:")
+}
+
+/// The first `<name> <n> kB` line of a `/proc` file, in bytes.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
     let kib: u64 = text
         .lines()
-        .find_map(|line| line.strip_prefix("Pss:"))?
+        .find_map(|line| line.strip_prefix(name))?
         .trim()
         .trim_end_matches("kB")
         .trim()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use studio_core::SandboxId;
 use studio_renderer::PoolSlot;
-use studio_supervisor::{Liveness, Probe, RestartPolicy, RunAs, Unit, UnitSpec, UnitState};
+use studio_supervisor::{Liveness, Probe, RestartPolicy, Unit, UnitSpec, UnitState};
 
 use crate::error::{ErrorKind, ManagerError};
 use crate::shared::Shared;
@@ -100,15 +100,8 @@ fn unit_spec(shared: &Shared, slot: &PoolSlot) -> UnitSpec {
         startup_timeout: config.renderer_startup_timeout,
         liveness: Some(Liveness::new(readiness)),
         restart: RestartPolicy::never(),
-        limits: studio_supervisor::ResourceLimits {
-            memory_bytes: Some(config.sandbox_memory),
-            pids: Some(config.sandbox_pids),
-            cpu_weight: Some(config.sandbox_cpu_weight),
-        },
-        run_as: launch.run_as.map(|identity| RunAs {
-            uid: identity.uid,
-            gid: identity.gid,
-        }),
+        limits: crate::renderer_unit::renderer_limits(config),
+        run_as: crate::renderer_unit::run_as(&launch.run_as),
         ..UnitSpec::default()
     }
 }

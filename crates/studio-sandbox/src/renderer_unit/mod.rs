@@ -17,6 +17,7 @@ use tokio::sync::watch;
 pub use logs::LogEntry;
 pub(crate) use logs::{follow_logs, logs};
 use spec::unit_spec;
+pub(crate) use spec::{renderer_limits, run_as};
 
 use crate::error::{ErrorKind, ManagerError};
 use crate::shared::Shared;

@@ -50,17 +50,28 @@ pub(super) fn unit_spec(
         startup_timeout: config.renderer_startup_timeout,
         liveness: Some(liveness),
         restart: renderer_restart_policy(sandbox.max_restarts),
-        limits: ResourceLimits {
-            memory_bytes: Some(config.sandbox_memory),
-            pids: Some(config.sandbox_pids),
-            cpu_weight: Some(config.sandbox_cpu_weight),
-        },
-        run_as: launch.run_as.map(|identity| RunAs {
-            uid: identity.uid,
-            gid: identity.gid,
-        }),
+        limits: renderer_limits(config),
+        run_as: run_as(&launch.run_as),
         ..UnitSpec::default()
     }
+}
+
+/// What every renderer process tree may take (`--sandbox-memory`, `--sandbox-pids`, CPU weight):
+/// a sandbox's, and a pre-started one's of the pool, which becomes a sandbox's without a restart.
+pub(crate) fn renderer_limits(config: &ManagerConfig) -> ResourceLimits {
+    ResourceLimits {
+        memory_bytes: Some(config.sandbox_memory),
+        pids: Some(config.sandbox_pids),
+        cpu_weight: Some(config.sandbox_cpu_weight),
+    }
+}
+
+/// The jail's user, as the supervisor takes it.
+pub(crate) fn run_as(identity: &Option<studio_jail::Identity>) -> Option<RunAs> {
+    identity.as_ref().map(|identity| RunAs {
+        uid: identity.uid,
+        gid: identity.gid,
+    })
 }
 
 #[cfg(test)]
