@@ -107,7 +107,7 @@ async fn a_unit_logging_while_no_supervisor_lives_survives_and_its_lines_are_rep
     assert!(second.child.wait().unwrap().success());
 }
 
-/// A unit writing nine times the cap: the file stays within the cap (plus a burst), the previous
+/// A unit writing nine times the cap: the file settles within the cap, the previous
 /// generation is kept as `.1`, and the ring holds the newest lines in order.
 #[tokio::test]
 async fn an_output_file_over_its_cap_is_rotated_and_the_ring_keeps_the_newest_lines() {
@@ -147,10 +147,16 @@ async fn an_output_file_over_its_cap_is_rotated_and_the_ring_keeps_the_newest_li
     })
     .await;
 
+    // The tailer rotates right after the read that went past the cap, so "done" can be in the
+    // ring a moment before the file is truncated; and a tailer that lags behind a busy writer
+    // (a loaded machine) finds the file well past the cap. The bound is what it settles to once
+    // the writer is quiet: never more than the cap, where it would grow to 680 kB unrotated.
     let file = dir.path().join("firehose-file.out");
-    let size = std::fs::metadata(&file).unwrap().len();
-    // One burst is 6,800 bytes: the file is checked after every read.
-    assert!(size <= cap + 6_800, "{size} bytes in {}", file.display());
+    let size = || std::fs::metadata(&file).unwrap().len();
+    eventually("the file within its cap", Duration::from_secs(10), || {
+        size() <= cap
+    })
+    .await;
     let previous = std::fs::read_to_string(dir.path().join("firehose-file.out.1")).unwrap();
     assert!(
         previous.len() as u64 > cap && previous.ends_with('\n'),
