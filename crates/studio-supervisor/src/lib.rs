@@ -118,6 +118,7 @@ mod adopt;
 mod cgroup;
 mod checks;
 mod error;
+mod instance_move;
 mod leftovers;
 mod limits;
 mod log_files;

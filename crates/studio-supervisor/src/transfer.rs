@@ -19,7 +19,6 @@
 //! If any step fails the instance is killed (nobody would own it) and the error says which.
 
 use crate::error::SupervisorError;
-use crate::log_files;
 use crate::spec::UnitSpec;
 use crate::supervisor::Supervisor;
 use crate::unit::Unit;
@@ -44,30 +43,19 @@ impl Supervisor {
         };
         let mut instance = handover.instance;
         let mut socket = handover.socket;
-        let moved = (|| {
-            if let Some(root) = self.cgroup_root() {
-                let cgroup = root
-                    .create(&spec.name, &instance.token, &spec.limits)
-                    .map_err(|e| failed(format!("cannot create its cgroup: {e}")))?;
-                let dirs = cgroup.dirs();
-                if let Err(e) = instance.move_to_cgroup(cgroup) {
-                    for dir in dirs {
-                        let _ = std::fs::remove_dir(dir);
-                    }
-                    return Err(failed(format!("cannot move its processes: {e}")));
-                }
-            }
-            match (&mut socket, &spec.listen_socket) {
-                (Some(bound), Some(path)) => bound.move_to(path).map_err(failed)?,
-                (None, Some(_)) => return Err(failed("it has no listening socket".into())),
-                (Some(_), None) | (None, None) => {}
-            }
-            if let Some(dir) = self.log_dir() {
-                log_files::rename_unit_files(dir, &handover.from, &spec.name)
-                    .map_err(|e| failed(format!("cannot rename its output files: {e}")))?;
-            }
-            Ok(())
-        })();
+        let moved = crate::instance_move::move_instance(
+            self.cgroup_root(),
+            self.log_dir(),
+            &handover.from,
+            &spec,
+            &mut instance,
+        )
+        .and_then(|()| match (&mut socket, &spec.listen_socket) {
+            (Some(bound), Some(path)) => bound.move_to(path),
+            (None, Some(_)) => Err("it has no listening socket".into()),
+            (Some(_), None) | (None, None) => Ok(()),
+        })
+        .map_err(failed);
         if let Err(e) = moved {
             instance.kill_now();
             if let Some(bound) = socket {
@@ -78,25 +66,10 @@ impl Supervisor {
         // With output files, a fresh buffer filled from the files' tail (what the instance
         // wrote before, under the old unit, included); with pipes, the old buffer goes along.
         let logs = match self.log_dir() {
-            Some(dir) => {
-                let logs = std::sync::Arc::new(crate::logs::LogBuffer::new(spec.log_limits));
-                if let Some(tailer) = log_files::adopt(dir, &spec.name, instance.pid, &logs).await {
-                    instance.attach_output(crate::process::Output {
-                        readers: Vec::new(),
-                        tailer: Some(tailer),
-                    });
-                }
-                logs
-            }
-            None => {
-                let readers = crate::adopt::reattach_output(instance.pid, &handover.logs);
-                instance.attach_output(crate::process::Output {
-                    readers,
-                    tailer: None,
-                });
-                handover.logs
-            }
+            Some(_) => std::sync::Arc::new(crate::logs::LogBuffer::new(spec.log_limits)),
+            None => handover.logs,
         };
+        crate::instance_move::follow_output(self.log_dir(), &spec.name, &mut instance, &logs).await;
         tracing::info!(unit = %spec.name, from = %handover.from, pid, "took over a running process");
         self.register(spec, Some((instance, logs, socket)))
     }

@@ -16,9 +16,6 @@ use std::sync::Arc;
 
 use super::actor::Actor;
 use super::{Handover, Unit};
-use crate::adopt::AdoptionRecord;
-use crate::log_files;
-use crate::process::Output;
 use crate::status::UnitStatus;
 
 /// A future the source returns: boxed, since the source is a trait object.
@@ -70,20 +67,14 @@ impl Actor {
         // The instance is the unit's from here on (a stop meanwhile stops it); its output
         // follows: the files' tail (what it wrote under the other unit too), or its pipes.
         let log_dir = self.shared.log_dir.clone();
-        let instance_pid = self.instance.as_ref().map(|i| i.pid)?;
-        let output = match log_dir {
-            Some(dir) => Output {
-                readers: Vec::new(),
-                tailer: log_files::adopt(&dir, &self.spec.name, instance_pid, &self.logs).await,
-            },
-            None => Output {
-                readers: crate::adopt::reattach_output(instance_pid, &self.logs),
-                tailer: None,
-            },
-        };
-        if let Some(instance) = self.instance.as_mut() {
-            instance.attach_output(output);
-        }
+        let instance = self.instance.as_mut()?;
+        crate::instance_move::follow_output(
+            log_dir.as_deref(),
+            &self.spec.name,
+            instance,
+            &self.logs,
+        )
+        .await;
         self.note(format!("took over PID {pid} of {from} instead of spawning"));
         Some(self.enter_running())
     }
@@ -98,23 +89,14 @@ impl Actor {
             mut socket,
             ..
         } = handover;
-        let moved = (|| {
-            if let Some(root) = &self.shared.cgroups {
-                let cgroup = root
-                    .create(&self.spec.name, &instance.token, &self.spec.limits)
-                    .map_err(|e| format!("cannot create its cgroup: {e}"))?;
-                let dirs = cgroup.dirs();
-                if let Err(e) = instance.move_to_cgroup(cgroup) {
-                    for dir in dirs {
-                        let _ = std::fs::remove_dir(dir);
-                    }
-                    return Err(format!("cannot move its processes: {e}"));
-                }
-            }
-            if let Some(dir) = &self.shared.log_dir {
-                log_files::rename_unit_files(dir, &from, &self.spec.name)
-                    .map_err(|e| format!("cannot rename its output files: {e}"))?;
-            }
+        let moved = crate::instance_move::move_instance(
+            self.shared.cgroups.as_ref(),
+            self.shared.log_dir.as_deref(),
+            &from,
+            &self.spec,
+            &mut instance,
+        )
+        .and_then(|()| {
             // Last: the only step that changes this unit's own state.
             match (socket.as_mut(), self.spec.listen_socket.as_ref()) {
                 (Some(new), Some(path)) => match self.socket.take() {
@@ -124,7 +106,7 @@ impl Actor {
                 (None, Some(_)) => Err("it has no listening socket".into()),
                 (_, None) => Ok(()),
             }
-        })();
+        });
         if let Err(e) = moved {
             instance.kill_now();
             if let Some(bound) = socket {
@@ -136,11 +118,7 @@ impl Actor {
             self.socket = socket;
         }
         self.set_pid(Some(instance.pid as u32));
-        self.set_record(Some(AdoptionRecord::of(
-            &self.spec.name,
-            self.spec.port,
-            &instance,
-        )));
+        self.publish_instance(Some(&instance));
         self.instance = Some(instance);
         Ok(())
     }
