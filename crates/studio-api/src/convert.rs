@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use studio_sandbox::{ErrorKind, ManagerError, SandboxSnapshot};
 use time::format_description::well_known::Rfc3339;
 
-use studio_wire::{CommitView, CreateSandboxRequest, SandboxView};
+use studio_wire::{CommitView, CreateSandboxRequest, ResourcesView, SandboxView};
 
 use crate::error::ApiError;
 
@@ -56,6 +56,10 @@ pub fn sandbox_view(s: SandboxSnapshot) -> SandboxView {
         pr_url: s.pull_request.as_ref().map(|(url, _)| url.clone()),
         pr_number: s.pull_request.map(|(_, n)| n),
         error: None,
+        resources: s.resources.map(|r| ResourcesView {
+            memory_bytes: r.memory_bytes,
+            cpu_usage_usec: r.cpu_usage_usec,
+        }),
     }
 }
 

@@ -25,8 +25,8 @@ use crate::{access_routes, routes, ws};
     ),
     components(schemas(
         wire::ErrorBody, wire::CreateSandboxRequest, wire::OneOrMany, wire::CreateSandboxResponse,
-        wire::SandboxView, wire::SandboxList, wire::CommitView, wire::ExecuteCommand, wire::ExecuteRequest,
-        wire::ExecuteResponse, wire::RollbackRequest, wire::RollbackResponse, wire::FinalizeRequest,
+        wire::SandboxView, wire::ResourcesView, wire::SandboxList, wire::CommitView,
+        wire::ExecuteCommand, wire::ExecuteRequest, wire::ExecuteResponse, wire::RollbackRequest, wire::RollbackResponse, wire::FinalizeRequest,
         wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse, wire::LogRecord, wire::PreviewLinkRequest,
         wire::PreviewLinkResponse, wire::CreateTokenRequest, wire::TokenCreated, wire::TokenView,
         wire::TokenList,

@@ -62,7 +62,7 @@ pub use metrics::PreviewMetrics;
 pub use preview::{PreviewTarget, PreviewUnavailable};
 pub use renderer_unit::LogEntry;
 pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
-pub use snapshot::SandboxSnapshot;
+pub use snapshot::{RendererResources, SandboxSnapshot};
 pub use socket_auth::socket_token;
 pub use studio_jail::{DEFAULT_SANDBOX_USER, JailSettings};
 

@@ -11,7 +11,7 @@ use studio_forge::Forge;
 use studio_git::GitWorkspace;
 use studio_hub::{Hub, HubConfig, Subscription};
 use studio_renderer::Renderer;
-use studio_store::{SandboxFilter, Store};
+use studio_store::{SandboxFilter, SandboxRecord, Store};
 use studio_supervisor::Supervisor;
 use tokio::sync::broadcast;
 
@@ -24,7 +24,7 @@ use crate::renderer_unit::{self, LogEntry};
 use crate::request::{CreateSandbox, Execute, RollbackTo};
 use crate::service_config;
 use crate::shared::{Registry, Shared};
-use crate::snapshot::SandboxSnapshot;
+use crate::snapshot::{RendererResources, SandboxSnapshot};
 
 /// Cloneable handle to the sandbox manager.
 #[derive(Debug, Clone)]
@@ -167,10 +167,12 @@ impl Manager {
         let mut out = Vec::with_capacity(records.len());
         for record in records {
             let commits = self.shared.store.commits(&record.id).await?;
+            let resources = self.resources(&record);
             out.push(SandboxSnapshot::from_record(
                 record,
                 commits,
                 &self.shared.config.urls,
+                resources,
             ));
         }
         Ok(out)
@@ -432,11 +434,23 @@ impl Manager {
             .await?
             .ok_or_else(|| ManagerError::not_found(id))?;
         let commits = self.shared.store.commits(id).await?;
+        let resources = self.resources(&record);
         Ok(SandboxSnapshot::from_record(
             record,
             commits,
             &self.shared.config.urls,
+            resources,
         ))
+    }
+
+    /// The renderer's use, only while the sandbox's status says a renderer runs (a unit that
+    /// lingers between a status change and its stop is not reported).
+    fn resources(&self, record: &SandboxRecord) -> Option<RendererResources> {
+        record
+            .status
+            .has_renderer()
+            .then(|| renderer_unit::resources(&self.shared, &record.id))
+            .flatten()
     }
 
     async fn existing(&self, id: &str) -> Result<SandboxId, ManagerError> {

@@ -2,7 +2,9 @@
 //!
 //! Reads never go through a sandbox's actor: every change is persisted before it is announced, so
 //! the store is always at least as new as anything a client has heard, and a slow actor (busy
-//! installing dependencies) never delays a status request.
+//! installing dependencies) never delays a status request. The one live field, the renderer's
+//! [`RendererResources`], is read from its cgroup files through the supervisor's unit handle,
+//! not asked of the actor either.
 
 use studio_core::{CommitInfo, SandboxId, SandboxStatus};
 use studio_store::SandboxRecord;
@@ -26,6 +28,19 @@ pub struct SandboxSnapshot {
     pub created_at: OffsetDateTime,
     pub last_activity: OffsetDateTime,
     pub pull_request: Option<(String, u64)>,
+    /// What the renderer uses now; `None` while it does not run, or where this host has no
+    /// cgroup controller to read it from.
+    pub resources: Option<RendererResources>,
+}
+
+/// The memory and CPU time of a sandbox's renderer: its whole process tree (Vite and anything
+/// it started), as its cgroup counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RendererResources {
+    /// Memory charged to the tree now, page cache included.
+    pub memory_bytes: u64,
+    /// CPU time the tree used since the renderer started, in microseconds.
+    pub cpu_usage_usec: u64,
 }
 
 impl SandboxSnapshot {
@@ -33,6 +48,7 @@ impl SandboxSnapshot {
         record: SandboxRecord,
         commits: Vec<studio_store::StoredCommit>,
         urls: &crate::config::PublicUrls,
+        resources: Option<RendererResources>,
     ) -> Self {
         // The front door's URL: stable for the sandbox's whole life (stop/start, restarts, a
         // server restart), so a page or an iframe that holds it keeps working.
@@ -56,6 +72,7 @@ impl SandboxSnapshot {
             created_at: record.created_at,
             last_activity: record.last_activity_at,
             pull_request: record.pull_request.map(|pr| (pr.url, pr.number)),
+            resources,
         }
     }
 }

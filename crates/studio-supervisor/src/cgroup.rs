@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::limits::{self, LimitHierarchies, ResourceLimits};
 use crate::procinfo;
+use crate::usage::UsageMeter;
 
 /// The directory unit cgroups are created in.
 #[derive(Debug, Clone)]
@@ -166,6 +167,11 @@ impl UnitCgroup {
     /// The `cgroup.procs` files the child writes `0` to before exec: v2 first, then v1.
     pub fn join_files(&self) -> &[CString] {
         &self.join_files
+    }
+
+    /// Where this instance's memory and CPU use are read (v2, then its v1 cgroups).
+    pub fn meter(&self) -> UsageMeter {
+        UsageMeter::new(self.dir.clone(), self.v1.clone())
     }
 
     /// The memory limit, when the kernel's OOM killer has ended a process of this instance.

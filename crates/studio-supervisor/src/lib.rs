@@ -136,6 +136,7 @@ mod target;
 mod token;
 mod transfer;
 mod unit;
+mod usage;
 
 pub use adopt::AdoptionRecord;
 pub use checks::{Dependency, Liveness, Probe};
@@ -152,3 +153,4 @@ pub use status::{ExitReason, UnitState, UnitStatus};
 pub use supervisor::{CgroupMode, Supervisor, SupervisorConfig};
 pub use token::TOKEN_VAR;
 pub use unit::{Replacement, ReplacementFuture, ReplacementSource, Unit};
+pub use usage::Resources;

@@ -221,6 +221,7 @@ impl Supervisor {
             logs,
             channels.status,
             channels.record,
+            channels.usage,
         )
         .with_replacement(channels.replacement);
         if let Some(instance) = instance {

@@ -32,7 +32,8 @@ pub use error::ErrorBody;
 pub use event::EventMessage;
 pub use logs::{LogLineView, LogRecord, LogsResponse};
 pub use sandbox::{
-    CommitView, CreateSandboxRequest, CreateSandboxResponse, OneOrMany, SandboxList, SandboxView,
+    CommitView, CreateSandboxRequest, CreateSandboxResponse, OneOrMany, ResourcesView, SandboxList,
+    SandboxView,
 };
 
 #[cfg(test)]

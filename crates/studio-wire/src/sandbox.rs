@@ -131,6 +131,22 @@ pub struct SandboxView {
     /// Why the sandbox failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the renderer's process tree uses now, read from its cgroup; absent while no
+    /// renderer runs, or where this host has no cgroup controller to read it from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesView>,
+}
+
+/// The renderer's use of memory and CPU (its whole process tree: Vite and anything it started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ResourcesView {
+    /// Memory charged to the renderer's cgroup now, page cache included (cgroup v2
+    /// `memory.current`, v1 `memory.usage_in_bytes`).
+    pub memory_bytes: u64,
+    /// CPU time the renderer's processes have used since it started, in microseconds (v2
+    /// `cpu.stat` `usage_usec`, v1 `cpuacct.usage`); the difference between two readings over
+    /// their interval is the CPU share.
+    pub cpu_usage_usec: u64,
 }
 
 /// `GET /api/v1/sandboxes`
@@ -176,6 +192,10 @@ mod tests {
             pr_url: None,
             pr_number: None,
             error: None,
+            resources: Some(ResourcesView {
+                memory_bytes: 104_857_600,
+                cpu_usage_usec: 2_500_000,
+            }),
         }
     }
 
@@ -188,6 +208,7 @@ mod tests {
             "branch": "design/studio-0123456789abcdef", "base_branch": "main",
             "git_commits": [commit_json()], "restarts": 1,
             "created_at": "2026-11-22T14:00:00Z", "last_activity": "2026-11-22T14:30:12Z",
+            "resources": {"memory_bytes": 104_857_600, "cpu_usage_usec": 2_500_000},
         })
     }
 
@@ -275,7 +296,12 @@ mod tests {
         finalized.pr_url = Some("https://github.com/acme/ui/pull/123".into());
         finalized.pr_number = Some(123);
         finalized.error = Some("vite exited with status 1".into());
+        finalized.resources = None;
         let mut expected = view_json();
+        expected
+            .as_object_mut()
+            .expect("an object")
+            .remove("resources");
         expected["status"] = json!("finalized");
         expected["renderer_url"] = json!(null);
         expected["pr_url"] = json!("https://github.com/acme/ui/pull/123");

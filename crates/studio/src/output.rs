@@ -134,6 +134,13 @@ pub fn sandbox(s: &SandboxView) -> String {
         ("created", timestamp(&s.created_at)),
         ("last activity", timestamp(&s.last_activity)),
     ];
+    if let Some(used) = &s.resources {
+        pairs.push(("memory", mebibytes(used.memory_bytes)));
+        pairs.push((
+            "cpu time",
+            format!("{:.1} s", used.cpu_usage_usec as f64 / 1e6),
+        ));
+    }
     if let Some(url) = &s.pr_url {
         pairs.push(("pull request", url.clone()));
     }
@@ -144,6 +151,11 @@ pub fn sandbox(s: &SandboxView) -> String {
     out.push('\n');
     out.push_str(&commits(&s.git_commits));
     out
+}
+
+/// `104857600` -> `100.0 MiB`.
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
 }
 
 pub fn commits(commits: &[CommitView]) -> String {

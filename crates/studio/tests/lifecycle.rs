@@ -1,6 +1,6 @@
 //! A sandbox's whole life through the REST API of the real server: create (201 only once the
-//! renderer serves, at its front-door URL), status, three edits, rollback back and forth,
-//! restart, stop/start, delete.
+//! renderer serves, at its front-door URL), status (with the renderer's memory and CPU time),
+//! three edits, rollback back and forth, restart, stop/start, delete.
 
 #![allow(clippy::unwrap_used)]
 
@@ -33,6 +33,21 @@ async fn renderer_module_contains(renderer_url: &str, needle: &str) -> Result<()
         return Ok(());
     }
     Err(format!("{}: {}", answer.status, answer.text))
+}
+
+/// A running renderer (Node and Vite, having served a page) holds megabytes and has used CPU.
+fn assert_uses_resources(status: &serde_json::Value) {
+    let resources = &status["resources"];
+    let memory = resources["memory_bytes"].as_u64();
+    assert!(
+        memory.is_some_and(|bytes| bytes > 1 << 20),
+        "memory_bytes of a running renderer: {resources}"
+    );
+    let cpu = resources["cpu_usage_usec"].as_u64();
+    assert!(
+        cpu.is_some_and(|usec| usec > 0),
+        "cpu_usage_usec of a running renderer: {resources}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,14 +101,12 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|e| panic!("{field} {value:?} is not RFC 3339: {e}"));
     }
+    assert_uses_resources(&status);
     let list = api.get("/api/v1/sandboxes").await;
-    let listed: Vec<&str> = list.expect(200)["sandboxes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(listed, [id.as_str()]);
+    let listed = list.expect(200)["sandboxes"].as_array().unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()]);
+    assert_uses_resources(&listed[0]);
 
     // --- three edits, three commits with the right messages ---
     let mut hashes = Vec::new();
@@ -191,7 +204,14 @@ async fn a_sandbox_lives_from_create_to_delete_through_rest() {
 
     // --- stop / start ---
     let stopped = api.control(&id, "stop").await;
-    assert_eq!(stopped.expect(200)["status"], "stopped");
+    let body = stopped.expect(200);
+    assert_eq!(body["status"], "stopped");
+    assert_eq!(
+        body.get("resources"),
+        None,
+        "a stopped sandbox has no renderer to measure"
+    );
+    assert_eq!(api.status_of(&id).await.get("resources"), None);
     assert!(
         renderer_pids(&socket, server).is_empty(),
         "the renderer still serves after stop"

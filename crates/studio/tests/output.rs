@@ -71,6 +71,10 @@ fn status_shows_the_sandbox_and_its_commits() {
     );
     assert!(text.contains("renderer       -\n"), "{text}");
     assert!(
+        !text.contains("memory"),
+        "no renderer, no resources: {text}"
+    );
+    assert!(
         text.contains("error          vite exited with status 1\n"),
         "{text}"
     );
@@ -84,6 +88,16 @@ fn status_shows_the_sandbox_and_its_commits() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn status_shows_what_a_running_renderer_uses() {
+    let mut body = sandbox("sb_0123456789abcdef", "running", 0);
+    body["resources"] = json!({"memory_bytes": 157_286_400, "cpu_usage_usec": 2_460_000});
+    let s: Sandbox = serde_json::from_value(body).unwrap();
+    let text = output::sandbox(&s);
+    assert!(text.contains("memory         150.0 MiB\n"), "{text}");
+    assert!(text.contains("cpu time       2.5 s\n"), "{text}");
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub(crate) use logs::{follow_logs, logs};
 use spec::unit_spec;
 pub(crate) use spec::{renderer_limits, run_as};
 
+use crate::snapshot::RendererResources;
+
 use crate::error::{ErrorKind, ManagerError};
 use crate::shared::Shared;
 
@@ -263,6 +265,17 @@ impl RendererUnit {
         let record = self.unit.as_ref()?.record()?;
         serde_json::to_value(record).ok()
     }
+}
+
+/// What a sandbox's renderer uses now, read from its cgroup files through the supervisor's unit
+/// (never a request to the sandbox's actor or the unit's task); `None` without a running renderer
+/// or a controller to read.
+pub(crate) fn resources(shared: &Shared, id: &SandboxId) -> Option<RendererResources> {
+    let used = shared.supervisor.unit(&spec::unit_name(id))?.resources()?;
+    Some(RendererResources {
+        memory_bytes: used.memory_bytes,
+        cpu_usage_usec: used.cpu_usage_usec,
+    })
 }
 
 fn supervisor_error(e: studio_supervisor::SupervisorError) -> ManagerError {

@@ -25,6 +25,7 @@ use crate::socket::BoundSocket;
 use crate::spec::UnitSpec;
 use crate::status::{ExitReason, UnitState, UnitStatus};
 use crate::supervisor::Shared;
+use crate::usage::UsageMeter;
 
 pub(crate) struct Actor {
     pub(super) spec: UnitSpec,
@@ -32,6 +33,8 @@ pub(crate) struct Actor {
     pub(super) logs: Arc<LogBuffer>,
     pub(super) status: watch::Sender<UnitStatus>,
     record: watch::Sender<Option<AdoptionRecord>>,
+    /// Where [`Unit::resources`](super::Unit::resources) reads the instance's use.
+    usage: watch::Sender<Option<UsageMeter>>,
     /// The processes of the unit, while any may be alive. Set the moment a spawn succeeds and
     /// cleared only once a stop completed, so an interrupted operation never loses track of them.
     pub(super) instance: Option<Instance>,
@@ -61,6 +64,7 @@ impl Actor {
         logs: Arc<LogBuffer>,
         status: watch::Sender<UnitStatus>,
         record: watch::Sender<Option<AdoptionRecord>>,
+        usage: watch::Sender<Option<UsageMeter>>,
     ) -> Self {
         let crashes = CrashTracker::new(spec.restart.clone());
         Self {
@@ -69,6 +73,7 @@ impl Actor {
             logs,
             status,
             record,
+            usage,
             instance: None,
             socket: None,
             crashes,
@@ -91,10 +96,9 @@ impl Actor {
     /// supervisor, or transferred from another unit (then with the listener it serves on).
     pub(crate) fn with_adopted(mut self, instance: Instance, socket: Option<BoundSocket>) -> Self {
         self.socket = socket;
-        let record = AdoptionRecord::of(&self.spec.name, self.spec.port, &instance);
         let pid = instance.pid as u32;
+        self.publish_instance(Some(&instance));
         self.instance = Some(instance);
-        self.record.send_replace(Some(record));
         self.set_pid(Some(pid));
         self.enter_running();
         self
@@ -302,8 +306,13 @@ impl Actor {
         self.status.send_modify(|s| s.pid = pid);
     }
 
-    pub(super) fn set_record(&self, record: Option<AdoptionRecord>) {
-        self.record.send_replace(record);
+    /// Publishes what the handles know of the running instance (or that none runs): its
+    /// re-adoption record and where its resource use is read.
+    pub(super) fn publish_instance(&self, instance: Option<&Instance>) {
+        self.record
+            .send_replace(instance.map(|i| AdoptionRecord::of(&self.spec.name, self.spec.port, i)));
+        self.usage
+            .send_replace(instance.and_then(|i| i.cgroup.as_ref()).map(|c| c.meter()));
     }
 
     pub(super) fn count_restart(&self) {

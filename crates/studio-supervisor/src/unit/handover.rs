@@ -65,7 +65,7 @@ impl Actor {
             s.pid = None;
             s.message = Some("handed over".into());
         });
-        self.set_record(None);
+        self.publish_instance(None);
         self.shared.deregister(&self.spec.name);
         if let Err(Handover { mut instance, .. }) = handover_to.send(handover) {
             // The claimant gave up waiting: nobody owns the process now, so it must not live on.

@@ -12,7 +12,6 @@ use tokio::time::Instant;
 use super::Outcome;
 use super::actor::Actor;
 use super::crashes::Verdict;
-use crate::adopt::AdoptionRecord;
 use crate::checks::Dependency;
 use crate::error::SupervisorError;
 use crate::ports::{PortCheck, check_port};
@@ -222,11 +221,7 @@ impl Actor {
             })?;
         self.note(format!("spawned PID {}", instance.pid));
         self.set_pid(Some(instance.pid as u32));
-        self.set_record(Some(AdoptionRecord::of(
-            &self.spec.name,
-            self.spec.port,
-            &instance,
-        )));
+        self.publish_instance(Some(&instance));
         self.instance = Some(instance);
         Ok(())
     }
@@ -268,7 +263,7 @@ impl Actor {
         self.instance = None;
         self.running_since = None;
         self.set_pid(None);
-        self.set_record(None);
+        self.publish_instance(None);
         match &exit {
             Some(exit) => self.note(format!("PID {pid} ended: {exit}")),
             None => self.note(format!("PID {pid} ended")),

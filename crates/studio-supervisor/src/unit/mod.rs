@@ -20,6 +20,7 @@ use crate::adopt::AdoptionRecord;
 use crate::error::SupervisorError;
 use crate::logs::{LogBuffer, LogLine};
 use crate::status::UnitStatus;
+use crate::usage::{Resources, UsageMeter};
 
 pub(crate) use actor::Actor;
 pub(crate) use handover::Handover;
@@ -78,6 +79,8 @@ pub struct Unit {
     inbox: mpsc::Sender<Command>,
     status: watch::Receiver<UnitStatus>,
     record: watch::Receiver<Option<AdoptionRecord>>,
+    /// Where the running instance's use is read; `None` while none runs, or it has no cgroup.
+    usage: watch::Receiver<Option<UsageMeter>>,
     logs: Arc<LogBuffer>,
     /// Set at most once ([`Unit::set_replacement`]); read by the unit's task after a crash.
     replacement: Arc<OnceLock<Replacement>>,
@@ -88,6 +91,7 @@ pub(crate) struct UnitChannels {
     pub inbox: mpsc::Receiver<Command>,
     pub status: watch::Sender<UnitStatus>,
     pub record: watch::Sender<Option<AdoptionRecord>>,
+    pub usage: watch::Sender<Option<UsageMeter>>,
     pub replacement: Arc<OnceLock<Replacement>>,
 }
 
@@ -97,12 +101,14 @@ impl Unit {
         let name = Arc::from(initial.name.as_str());
         let (status_tx, status) = watch::channel(initial);
         let (record_tx, record) = watch::channel(None);
+        let (usage_tx, usage) = watch::channel(None);
         let replacement = Arc::new(OnceLock::new());
         let unit = Self {
             name,
             inbox: inbox_tx,
             status,
             record,
+            usage,
             logs,
             replacement: replacement.clone(),
         };
@@ -112,6 +118,7 @@ impl Unit {
                 inbox,
                 status: status_tx,
                 record: record_tx,
+                usage: usage_tx,
                 replacement,
             },
         )
@@ -192,6 +199,16 @@ impl Unit {
     /// instance runs. Changes on every (re)start, so persist it whenever it changes.
     pub fn record(&self) -> Option<AdoptionRecord> {
         self.record.borrow().clone()
+    }
+
+    /// What the running instance's whole process tree uses now (memory, CPU time), read from
+    /// its cgroups: a few file reads, never a request to the unit's task. `None` while no
+    /// instance runs, or where this host has no controller to read one of them from (no
+    /// cgroups, or on a hybrid host a unit without a memory limit: see `limits.rs`).
+    pub fn resources(&self) -> Option<Resources> {
+        // Cloned out so no file is read while the watch is borrowed (that would hold up the task).
+        let meter = self.usage.borrow().clone()?;
+        meter.read()
     }
 
     /// A receiver that is notified whenever [`Unit::record`] changes.
