@@ -18,6 +18,7 @@ use studio_sandbox::Manager;
 use tokio::net::TcpListener;
 
 use crate::auth::{Guard, require_token};
+use crate::cors::{self, AllowedOrigins};
 use crate::error::ApiError;
 use crate::front_door::{self, Door};
 use crate::state::{ApiConfig, AppState};
@@ -78,6 +79,12 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
+        // `--cors-origin`, for `/api/` paths only. Outside the token guard (a preflight carries
+        // no token) and inside the door (previews are origins of their own).
+        .layer(middleware::from_fn_with_state(
+            AllowedOrigins::new(&config.cors_origins),
+            cors::handle,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Outermost: previews and strangers never reach the API's routes or limits.
         .layer(middleware::from_fn_with_state(door, front_door::route))

@@ -9,12 +9,14 @@
 //! Modules depend downwards only: [`app`] → [`openapi`] → handlers (`routes`, `ws`, `logs`,
 //! `access_routes`) →
 //! [`state`], [`json`], [`error`], [`auth`]. `app` also puts `front_door` (routing by `Host`,
-//! the previews' reverse proxy) in front of every route; it depends on `preview_auth` and `state`.
+//! the previews' reverse proxy) in front of every route; it depends on `preview_auth` and `state`;
+//! and `cors` (`--cors-origin`) around the API routes only.
 
 mod access_routes;
 pub mod app;
 pub mod auth;
 mod convert;
+mod cors;
 pub mod error;
 mod front_door;
 pub mod json;
@@ -28,6 +30,7 @@ mod ws_limits;
 
 pub use app::{router, serve};
 pub use auth::{ApiToken, Principal};
+pub use cors::{CorsOrigin, InvalidCorsOrigin};
 pub use state::{ApiConfig, AppState, PreviewConfig, PreviewLimits};
 /// Default request body limit (`--max-body-bytes` / `STUDIO_MAX_BODY_BYTES`); the old name of
 /// [`studio_core::defaults::MAX_BODY_BYTES`], kept for callers that still use it.

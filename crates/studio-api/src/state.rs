@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub preview: PreviewConfig,
     /// Per-connection limits on WebSocket clients' messages.
     pub ws: crate::WsLimits,
+    /// Origins whose pages may call the API from a browser (`--cors-origin`); none by default.
+    pub cors_origins: Vec<crate::CorsOrigin>,
 }
 
 /// How the front door tells the API from the previews (see the `front_door` module).
@@ -93,6 +95,7 @@ impl Default for ApiConfig {
             body_limit: MAX_BODY_BYTES,
             preview: PreviewConfig::default(),
             ws: crate::WsLimits::default(),
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -111,6 +111,11 @@ pub struct ServeArgs {
     /// `https://github.com/*` and the GitHub Enterprise host of `--github-api-url`.
     #[arg(long = "allow-source", env = "STUDIO_ALLOW_SOURCES", value_delimiter = ',', value_parser = parse_source_pattern)]
     pub allow_sources: Vec<studio_git::SourcePattern>,
+    /// Origins whose pages may call the API from a browser (a design tool served elsewhere),
+    /// `http(s)://host[:port]`; each gets its own origin echoed back, never `*`, and no
+    /// credentials header. Repeatable; the variable is comma-separated. Default: none.
+    #[arg(long = "cors-origin", env = "STUDIO_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_cors_origin)]
+    pub cors_origins: Vec<studio_api::CorsOrigin>,
     /// Accept local paths and `file://` URLs (development, tests, `studio demo`); Studio's data
     /// dir is refused even then.
     #[arg(long, env = "STUDIO_ALLOW_LOCAL_SOURCES", value_parser = clap::builder::FalseyValueParser::new())]
@@ -286,7 +291,15 @@ pub async fn start(
             messages_per_second: args.ws_messages_per_second,
             selection_interval: Duration::from_millis(args.ws_selection_interval_ms),
         },
+        cors_origins: args.cors_origins.clone(),
     };
+    if !api.cors_origins.is_empty() {
+        let origins: Vec<&str> = api.cors_origins.iter().map(|o| o.as_str()).collect();
+        tracing::info!(
+            ?origins,
+            "the API answers cross-origin requests from these origins"
+        );
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_manager = manager.clone();
     let server = tokio::spawn(async move {
@@ -341,6 +354,11 @@ fn parse_positive_hours(value: &str) -> Result<f64, String> {
 /// `--allow-source`: a pattern error names the pattern and the expected syntax.
 fn parse_source_pattern(pattern: &str) -> Result<studio_git::SourcePattern, String> {
     studio_git::SourcePattern::parse(pattern).map_err(|e| e.to_string())
+}
+
+/// `--cors-origin`: the error names the value and the expected form.
+fn parse_cors_origin(value: &str) -> Result<studio_api::CorsOrigin, String> {
+    studio_api::CorsOrigin::parse(value).map_err(|e| e.to_string())
 }
 
 /// `--vite-port` / `COMPONENT_STUDIO_VITE_PORT` do nothing since renderers left TCP; said once.

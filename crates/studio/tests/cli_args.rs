@@ -106,6 +106,43 @@ fn the_front_door_flags_take_a_domain_and_a_plain_public_url() {
     }
 }
 
+#[test]
+fn cors_origins_are_repeatable_normalised_and_none_by_default() {
+    let serve = |args: &[&str]| match parse(args).unwrap().command {
+        Command::Serve(serve) => serve,
+        other => panic!("{args:?} parsed as {other:?}"),
+    };
+    assert!(serve(&["serve"]).cors_origins.is_empty());
+    let origins: Vec<String> = serve(&[
+        "serve",
+        "--cors-origin",
+        "HTTPS://Tool.Example.com:443",
+        "--cors-origin",
+        "http://localhost:5173,http://[::1]:8080",
+    ])
+    .cors_origins
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        origins,
+        [
+            "https://tool.example.com",
+            "http://localhost:5173",
+            "http://[::1]:8080"
+        ]
+    );
+    for bad in [
+        "*",
+        "https://*.example.com",
+        "https://tool.example.com/app",
+        "localhost:5173",
+    ] {
+        let message = rejection(&["serve", "--cors-origin", bad]);
+        assert!(message.contains("not a CORS origin"), "{bad}: {message}");
+    }
+}
+
 fn rejection(args: &[&str]) -> String {
     parse(args)
         .expect_err(&format!("{args:?} was accepted"))
