@@ -12,6 +12,7 @@
 pub mod api;
 pub mod door;
 pub mod hostile;
+pub mod node;
 pub mod server;
 pub mod ws;
 

@@ -1,0 +1,88 @@
+/**
+ * The messages of a sandbox's WebSocket stream (`GET /api/v1/sandboxes/{id}/ws`), written by hand:
+ * OpenAPI describes only the upgrade, not what flows over it. See docs/api.md, "WebSocket".
+ *
+ * Every event is `{type, payload, seq}`; `seq` increases by one per sandbox, so a client that
+ * reconnects with `?since=<seq>` gets exactly what it missed. The one message without `seq` is the
+ * server's `error` reply to a message this client sent ({@link ClientErrorReply}).
+ */
+
+/** A sandbox's lifecycle state, as in the status body. */
+export type SandboxStatus =
+  | 'starting'
+  | 'running'
+  | 'restarting'
+  | 'stopped'
+  | 'failed'
+  | 'expired'
+  | 'finalized';
+
+/** The sandbox changed state. */
+export interface StatusEvent {
+  type: 'status';
+  payload: { status: SandboxStatus };
+  seq: number;
+}
+
+/** Something went wrong: a renderer out of memory or crashed past its budget, a failed setup or finalize. */
+export interface ErrorEvent {
+  type: 'error';
+  payload: { error: string };
+  seq: number;
+}
+
+/** A rollback moved the branch: previews reload. */
+export interface ReloadEvent {
+  type: 'reload';
+  payload: { commit_hash: string };
+  seq: number;
+}
+
+/** An edit was committed (auto-commit). */
+export interface CommitEvent {
+  type: 'commit';
+  payload: { hash: string; message: string };
+  seq: number;
+}
+
+/** The inactivity timeout is near. */
+export interface ExpiringEvent {
+  type: 'expiring';
+  payload: { seconds_left: number };
+  seq: number;
+}
+
+/** A client (a renderer page, a design tool) selected a component. */
+export interface ComponentSelectedEvent {
+  type: 'component-selected';
+  payload: { component: string };
+  seq: number;
+}
+
+/** One stored event of the sandbox: it has a `seq`. */
+export type SandboxEventMessage =
+  | StatusEvent
+  | ErrorEvent
+  | ReloadEvent
+  | CommitEvent
+  | ExpiringEvent
+  | ComponentSelectedEvent;
+
+/**
+ * The server's answer, to this client only, to a message it refused (malformed, unknown type, over
+ * the rate): not an event of the sandbox, so it has no `seq`.
+ */
+export interface ClientErrorReply {
+  type: 'error';
+  payload: { error: string; code: string };
+  seq?: undefined;
+}
+
+/** What `StudioClient.watch` yields. */
+export type SandboxEvent = SandboxEventMessage | ClientErrorReply;
+
+/** Messages a client may send. */
+export type ClientMessage =
+  | { type: 'component-selected'; payload: { component: string } }
+  | { type: 'ping' }
+  | { type: 'activity' };
