@@ -73,6 +73,8 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         ));
     Router::new()
         .nest("/api/v1", api)
+        // The dashboard's page and files: no token (they hold no data; the page asks for it).
+        .merge(crate::dashboard::router(&config.preview.domain))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))

@@ -17,6 +17,7 @@ pub mod app;
 pub mod auth;
 mod convert;
 mod cors;
+mod dashboard;
 pub mod error;
 mod front_door;
 pub mod json;
