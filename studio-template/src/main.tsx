@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 import { App } from "./App.tsx";
 import "./studio.css";
 import "./generated.js";
+import { reloadWhenTheRendererIsBack } from "./reconnect.ts";
 
 declare global {
   interface Window {
@@ -15,5 +16,6 @@ declare global {
 }
 
 window.__studioBoot = performance.timeOrigin;
+reloadWhenTheRendererIsBack();
 const container = document.getElementById("studio-root");
 if (container) createRoot(container).render(<App />);

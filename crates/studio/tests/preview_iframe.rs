@@ -155,6 +155,27 @@ async fn an_iframe_on_another_origin_shows_the_live_preview_with_a_link() {
         "the page was not reloaded"
     );
 
+    // --- a renderer restart: the embedded page finds the new renderer by itself ---
+    // Vite's client waits for a restarted server with a ping from a SharedWorker, which never
+    // reaches the server from a cross-site iframe: without the template's own watch the page
+    // stayed disconnected for good and no later edit arrived.
+    let restarted = api.control(id, "restart").await;
+    assert_eq!(restarted.expect(200)["status"], "running");
+    let after_restart = "Edited after a renderer restart";
+    api.commit(
+        id,
+        "src/components/Alert.tsx",
+        &format!("export function Alert() {{ return <div role=\"alert\">{after_restart}</div>; }}\n"),
+        "After the restart",
+    )
+    .await;
+    frame_wait(
+        &mut browser,
+        &preview_url,
+        &format!("document.body.innerText.includes({after_restart:?})"),
+    )
+    .await;
+
     // --- top-level, in a browser context without the cookie: the 401 page ---
     browser.open("stranger", &preview_url).await;
     let page = browser.eval("stranger", "document.body.innerText").await;
