@@ -15,6 +15,9 @@ export function el(tag, props = {}, ...children) {
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'className') node.className = value;
+    // Links come from answers a hostile peer could shape (a pull request's URL): only in-page
+    // anchors and http(s) become links, never `javascript:` or `data:` (the CSP blocks those too).
+    else if (key === 'href' && !/^(#|https?:\/\/)/i.test(String(value))) continue;
     else if (key === 'dataset') {
       for (const [name, data] of Object.entries(value)) if (data !== undefined) node.dataset[name] = data;
     }
