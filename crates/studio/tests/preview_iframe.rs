@@ -165,7 +165,9 @@ async fn an_iframe_on_another_origin_shows_the_live_preview_with_a_link() {
     api.commit(
         id,
         "src/components/Alert.tsx",
-        &format!("export function Alert() {{ return <div role=\"alert\">{after_restart}</div>; }}\n"),
+        &format!(
+            "export function Alert() {{ return <div role=\"alert\">{after_restart}</div>; }}\n"
+        ),
         "After the restart",
     )
     .await;
