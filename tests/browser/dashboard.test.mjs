@@ -3,6 +3,9 @@
 //   STUDIO_URL          http://127.0.0.1:PORT (the API host: the dashboard is at /)
 //   STUDIO_API_TOKEN    the server's token
 //   STUDIO_SAMPLE_REPO  the sample repository (examples/design-system) as a bare remote
+//   STUDIO_GITHUB_REPO  the GitHub repository a sandbox may name for that remote (`github_repo`)
+//   STUDIO_EXPECTED_PR_URL  the pull request the GitHub API peer (Prism) answers for
+//   STUDIO_TEST_GITHUB_TOKEN  the server's GITHUB_TOKEN, which the page must never show
 //   STUDIO_TEST_OUT     where the screenshot goes
 // Run with `node --experimental-websocket --test` (the test opens its own WebSocket too).
 //
@@ -20,6 +23,9 @@ const BASE = required('STUDIO_URL');
 const TOKEN = required('STUDIO_API_TOKEN');
 const REPO = required('STUDIO_SAMPLE_REPO');
 const OUT = required('STUDIO_TEST_OUT');
+const GITHUB_REPO = required('STUDIO_GITHUB_REPO');
+const PR_URL = required('STUDIO_EXPECTED_PR_URL');
+const GITHUB_TOKEN = required('STUDIO_TEST_GITHUB_TOKEN');
 const ALERT = 'src/components/Alert.tsx';
 /** The sample's Alert before any edit (its default children). */
 const ORIGINAL_ALERT_TEXT = 'Your changes were saved.';
@@ -63,7 +69,10 @@ async function commit(id, text, description) {
 
 let browser;
 let page;
-/** The second sandbox (for the screenshot), created through the API while the first tests run. */
+/**
+ * The second sandbox, created through the API while the first tests run, naming a GitHub
+ * repository: in the screenshot, then finalized from the page.
+ */
 let otherCreate;
 let otherId;
 /** The sandbox created from the form. */
@@ -72,7 +81,7 @@ const pageErrors = [];
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
-  otherCreate = api('POST', '/api/v1/sandboxes', { repository: REPO, branch: 'main' });
+  otherCreate = api('POST', '/api/v1/sandboxes', { repository: REPO, branch: 'main', github_repo: GITHUB_REPO });
   browser = await chromium.launch({
     executablePath: process.env.STUDIO_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -341,17 +350,20 @@ test('Stop then Start, and the preview comes back', { timeout: STATUS_MS * 2 }, 
   await preview().getByText(firstText).waitFor({ timeout: STATUS_MS });
 });
 
-test("Finalize shows the API's error text when it cannot open a pull request", { timeout: STATUS_MS }, async () => {
+test("Finalize shows the API's error text when it cannot tell the GitHub repository", { timeout: STATUS_MS }, async () => {
   await page.getByLabel('Title').fill('Dashboard edits');
   await page.getByLabel('Description').fill('Made from the dashboard test');
   await page.getByRole('button', { name: 'Finalize', exact: true }).click();
   const error = page.locator('#finalize-error');
   await error.waitFor();
-  // A local remote has no GitHub repository: the API refuses before pushing anything.
+  // A local remote is no GitHub repository and this sandbox names none: the API refuses before
+  // pushing anything.
   const answer = await api('POST', `/api/v1/sandboxes/${id}/finalize`, { title: 'Dashboard edits' });
   assert.ok(answer.status >= 400, JSON.stringify(answer.body));
+  assert.equal(answer.body.code, 'github_repo_unknown', JSON.stringify(answer.body));
   assert.equal(await error.textContent(), answer.body.error);
   await waitText(detailStatus(), 'running');
+  assert.equal(await page.locator('#finalize-result').textContent(), '', 'no pull request');
 });
 
 test('a screenshot of the dashboard with two sandboxes', async () => {
@@ -362,21 +374,66 @@ test('a screenshot of the dashboard with two sandboxes', async () => {
   await page.screenshot({ path, fullPage: true });
 });
 
-test('Delete asks first, and Cancel keeps the sandbox', { timeout: STATUS_MS }, async () => {
+const finalizeText = `Dashboard edit to finalize ${process.pid}`;
+
+test('Finalize from the dashboard opens the pull request and the sandbox becomes finalized', { timeout: STATUS_MS * 2 }, async () => {
+  // One commit, made through the API, on the sandbox that names a GitHub repository.
+  const hash = await commit(otherId, finalizeText, 'Edit to finalize');
   await page.getByRole('table').getByRole('link', { name: otherId, exact: true }).click();
+  await waitText(detailStatus(), 'running');
+  await page.locator(`#timeline li[data-hash="${hash}"]`).waitFor();
+  assert.equal(await page.locator('#finalize-result').textContent(), '', 'no pull request yet');
+
+  await page.getByLabel('Title').fill('Dashboard finalize');
+  await page.getByLabel('Description').fill('Opened from the dashboard test');
+  await page.getByRole('button', { name: 'Finalize', exact: true }).click();
+
+  // The answer's pull request, linked in the Finalize pane...
+  const opened = page.locator('#finalize-result').getByRole('link');
+  await opened.waitFor({ timeout: STATUS_MS });
+  assert.equal(await opened.getAttribute('href'), PR_URL);
+  assert.ok(await page.locator('#finalize-error').isHidden(), await page.locator('#finalize-error').textContent());
+  // ...and the sandbox is finalized, in the view and in its row, each linking the pull request.
+  await waitText(detailStatus(), 'finalized');
+  await waitText(rowStatus(otherId), 'finalized');
+  const row = page.locator(`#sandbox-rows tr[data-id="${otherId}"]`);
+  const number = PR_URL.split('/').at(-1);
+  const rowLink = row.getByRole('link', { name: `#${number}`, exact: true });
+  await rowLink.waitFor();
+  assert.equal(await rowLink.getAttribute('href'), PR_URL);
+  const factLink = page.locator('#detail-facts').getByRole('link', { name: PR_URL, exact: true });
+  await factLink.waitFor();
+  assert.equal(await factLink.getAttribute('href'), PR_URL);
+  await page.locator('#finalize-form').waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => document.getElementById('detail-busy').textContent === '', undefined, { polling: 'raf' });
+
+  // The API agrees; the server's GitHub token is nowhere on the page.
+  const status = await api('GET', `/api/v1/sandboxes/${otherId}`);
+  assert.equal(status.status, 200);
+  assert.equal(status.body.status, 'finalized');
+  assert.equal(status.body.pr_url, PR_URL);
+  assert.deepEqual(status.body.git_commits.map((c) => c.hash), [hash]);
+  assert.ok(!(await page.content()).includes(GITHUB_TOKEN), 'GITHUB_TOKEN in the page');
+  assert.ok(!JSON.stringify(status.body).includes(GITHUB_TOKEN), 'GITHUB_TOKEN in the API');
+});
+
+test('Delete asks first, and Cancel keeps the sandbox', { timeout: STATUS_MS }, async () => {
+  await page.getByRole('table').getByRole('link', { name: id, exact: true }).click();
   await waitText(detailStatus(), 'running');
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
   await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
   await dialog.waitFor({ state: 'hidden' });
-  assert.equal((await api('GET', `/api/v1/sandboxes/${otherId}`)).status, 200, 'still there');
+  assert.equal((await api('GET', `/api/v1/sandboxes/${id}`)).status, 200, 'still there');
 
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
-  await page.locator(`#sandbox-rows tr[data-id="${otherId}"]`).waitFor({ state: 'detached' });
+  await page.locator(`#sandbox-rows tr[data-id="${id}"]`).waitFor({ state: 'detached' });
   assert.ok(await page.locator('#detail').isHidden(), 'the view closed');
-  assert.equal((await api('GET', `/api/v1/sandboxes/${otherId}`)).status, 404, 'deleted');
+  assert.equal((await api('GET', `/api/v1/sandboxes/${id}`)).status, 404, 'deleted');
+  // The finalized sandbox stays listed, with its pull request.
+  await waitText(rowStatus(otherId), 'finalized');
 });
 
 test('the page ran without errors or policy violations', async () => {
