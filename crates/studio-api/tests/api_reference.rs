@@ -5,7 +5,10 @@
 use std::collections::BTreeSet;
 
 /// Routes the page documents that are not in the OpenAPI document itself.
-const SERVED_OUTSIDE_THE_DOCUMENT: &[&str] = &["GET /api/v1/openapi.json"];
+/// Served, documented, but not API routes of the OpenAPI document: the document itself and the
+/// dashboard's page and files (`dashboard.rs`).
+const SERVED_OUTSIDE_THE_DOCUMENT: &[&str] =
+    &["GET /api/v1/openapi.json", "GET /", "GET /dashboard/app.js"];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 

@@ -20,8 +20,10 @@ pub struct NodeRun {
 }
 
 impl NodeRun {
-    /// Panics with the runner's output unless every test passed.
+    /// Panics with the runner's output unless every test passed. The output is printed either way
+    /// (shown with `--no-capture`): the JavaScript tests report what they measured in it.
     pub fn assert_passed(&self) {
+        println!("{}", self.output);
         assert!(self.success, "node --test failed:\n{}", self.output);
     }
 }
