@@ -29,6 +29,10 @@ export type LogLineView = Schemas['LogLineView'];
 export type LogLine = Schemas['LogRecord'];
 export type PreviewLinkResponse = Schemas['PreviewLinkResponse'];
 export type TokenCreated = Schemas['TokenCreated'];
+/** One entry of `listFiles`: a `dir`, or a `file` with its `size` in bytes. */
+export type FileEntry = Schemas['FileEntry'];
+/** A file's text with its git blob id (`hash`), the `expected_hash` of a later `execute`. */
+export type FileContent = Schemas['FileContent'];
 export interface StudioClientOptions {
     /** Where Studio is, e.g. `http://127.0.0.1:7700`; `""` means this page's origin (browsers). */
     baseUrl: string;
@@ -76,8 +80,19 @@ export declare class StudioClient {
     createSandbox(request: CreateSandboxRequest): Promise<CreateSandboxResponse>;
     get(id: string): Promise<SandboxView>;
     list(): Promise<SandboxView[]>;
-    /** Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. */
+    /**
+     * Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. With
+     * `expected_hash` (the `hash` of {@link StudioClient.readFile}) it fails with StudioError 409
+     * `stale_file`, writing nothing, when the file changed since it was read.
+     */
     execute(id: string, request: ExecuteRequest): Promise<ExecuteResponse>;
+    /**
+     * `GET …/files?path=`: a directory of the checkout (default: the repository root), directories
+     * first, then files; `.git`, `.studio/` and `node_modules/` are never listed.
+     */
+    listFiles(id: string, path?: string): Promise<FileEntry[]>;
+    /** `GET …/files/{path}`: a file's text, size and git blob id (`hash`). */
+    readFile(id: string, path: string): Promise<FileContent>;
     rollback(id: string, target: {
         commit_hash: string;
     } | {

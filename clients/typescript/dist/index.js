@@ -55,9 +55,27 @@ export class StudioClient {
         const list = await this.#json('GET', '/api/v1/sandboxes');
         return list.sandboxes;
     }
-    /** Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. */
+    /**
+     * Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. With
+     * `expected_hash` (the `hash` of {@link StudioClient.readFile}) it fails with StudioError 409
+     * `stale_file`, writing nothing, when the file changed since it was read.
+     */
     execute(id, request) {
         return this.#json('POST', `${sandboxPath(id)}/execute`, { body: request });
+    }
+    /**
+     * `GET …/files?path=`: a directory of the checkout (default: the repository root), directories
+     * first, then files; `.git`, `.studio/` and `node_modules/` are never listed.
+     */
+    async listFiles(id, path) {
+        const query = path === undefined ? '' : `?${new URLSearchParams({ path })}`;
+        const list = await this.#json('GET', `${sandboxPath(id)}/files${query}`);
+        return list.entries;
+    }
+    /** `GET …/files/{path}`: a file's text, size and git blob id (`hash`). */
+    readFile(id, path) {
+        const segments = path.split('/').map(encodeURIComponent).join('/');
+        return this.#json('GET', `${sandboxPath(id)}/files/${segments}`);
     }
     rollback(id, target) {
         return this.#json('POST', `${sandboxPath(id)}/rollback`, { body: target });
@@ -452,14 +470,18 @@ class EventStream {
                     lasted: openedAt === undefined ? 0 : Date.now() - openedAt,
                 });
             };
+            // `finish` first, then `close`: it drops the handlers, and Node 20's WebSocket fires `error`
+            // again, synchronously, when a connecting socket is closed. With the handlers still set,
+            // that error closed it again, and so on, until the stack overflowed inside the WebSocket
+            // and left this connection neither open nor over: the stream never reconnected.
             const onAbort = () => {
+                finish(1000);
                 try {
                     socket.close(1000, 'done');
                 }
                 catch {
                     // Already closing.
                 }
-                finish(1000);
             };
             signal.addEventListener('abort', onAbort, { once: true });
             socket.onopen = () => {
@@ -469,13 +491,13 @@ class EventStream {
             // The standard has a close event follow every error, but some implementations (Node 20's)
             // fire none after a refused handshake: the error ends the connection on its own.
             socket.onerror = () => {
+                finish(1006);
                 try {
                     socket.close();
                 }
                 catch {
                     // Already closed.
                 }
-                finish(1006);
             };
             socket.onclose = (event) => finish(event.code);
         });

@@ -32,6 +32,10 @@ export type LogLineView = Schemas['LogLineView'];
 export type LogLine = Schemas['LogRecord'];
 export type PreviewLinkResponse = Schemas['PreviewLinkResponse'];
 export type TokenCreated = Schemas['TokenCreated'];
+/** One entry of `listFiles`: a `dir`, or a `file` with its `size` in bytes. */
+export type FileEntry = Schemas['FileEntry'];
+/** A file's text with its git blob id (`hash`), the `expected_hash` of a later `execute`. */
+export type FileContent = Schemas['FileContent'];
 
 export interface StudioClientOptions {
   /** Where Studio is, e.g. `http://127.0.0.1:7700`; `""` means this page's origin (browsers). */
@@ -121,9 +125,29 @@ export class StudioClient {
     return list.sandboxes;
   }
 
-  /** Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. */
+  /**
+   * Writes or deletes a file of the sandbox's checkout; with auto-commit, answers the commit. With
+   * `expected_hash` (the `hash` of {@link StudioClient.readFile}) it fails with StudioError 409
+   * `stale_file`, writing nothing, when the file changed since it was read.
+   */
   execute(id: string, request: ExecuteRequest): Promise<ExecuteResponse> {
     return this.#json('POST', `${sandboxPath(id)}/execute`, { body: request });
+  }
+
+  /**
+   * `GET …/files?path=`: a directory of the checkout (default: the repository root), directories
+   * first, then files; `.git`, `.studio/` and `node_modules/` are never listed.
+   */
+  async listFiles(id: string, path?: string): Promise<FileEntry[]> {
+    const query = path === undefined ? '' : `?${new URLSearchParams({ path })}`;
+    const list = await this.#json<Schemas['FileList']>('GET', `${sandboxPath(id)}/files${query}`);
+    return list.entries;
+  }
+
+  /** `GET …/files/{path}`: a file's text, size and git blob id (`hash`). */
+  readFile(id: string, path: string): Promise<FileContent> {
+    const segments = path.split('/').map(encodeURIComponent).join('/');
+    return this.#json('GET', `${sandboxPath(id)}/files/${segments}`);
   }
 
   rollback(
@@ -553,13 +577,17 @@ class EventStream implements AsyncIterator<SandboxEvent> {
           lasted: openedAt === undefined ? 0 : Date.now() - openedAt,
         });
       };
+      // `finish` first, then `close`: it drops the handlers, and Node 20's WebSocket fires `error`
+      // again, synchronously, when a connecting socket is closed. With the handlers still set,
+      // that error closed it again, and so on, until the stack overflowed inside the WebSocket
+      // and left this connection neither open nor over: the stream never reconnected.
       const onAbort = () => {
+        finish(1000);
         try {
           socket.close(1000, 'done');
         } catch {
           // Already closing.
         }
-        finish(1000);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       socket.onopen = () => {
@@ -569,12 +597,12 @@ class EventStream implements AsyncIterator<SandboxEvent> {
       // The standard has a close event follow every error, but some implementations (Node 20's)
       // fire none after a refused handshake: the error ends the connection on its own.
       socket.onerror = () => {
+        finish(1006);
         try {
           socket.close();
         } catch {
           // Already closed.
         }
-        finish(1006);
       };
       socket.onclose = (event: CloseEvent) => finish(event.code);
     });

@@ -57,6 +57,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sandboxes/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a directory of the sandbox's checkout: directories first, then files, each by name;
+         *     `.git`, `.studio/`, `node_modules/` and whatever the path guard refuses are left out.
+         */
+        get: operations["list_files"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a file of the sandbox's checkout as UTF-8 text, with its git blob id (`hash`, the
+         *     `expected_hash` of a later edit), at most 5 MiB.
+         */
+        get: operations["read_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sandboxes/{id}/finalize": {
         parameters: {
             query?: never;
@@ -362,6 +402,11 @@ export interface components {
             content?: string | null;
             /** @description Goes into the commit message. */
             description?: string | null;
+            /**
+             * @description The git blob id (40 hex digits, the `hash` of a file read) the file must still have:
+             *     otherwise `409 stale_file` and nothing is written.
+             */
+            expected_hash?: string | null;
             /** @description Relative to the repository root; must stay inside it. */
             file_path: string;
         };
@@ -369,6 +414,42 @@ export interface components {
             /** @description `null` when `auto_commit` is off or the content was identical. */
             commit_hash?: string | null;
             output: string;
+        };
+        /** @description `GET /api/v1/sandboxes/{id}/files/{path}` */
+        FileContent: {
+            /** @description The file's text (UTF-8). */
+            content: string;
+            /** @description The content's git blob id (`git hash-object`), 40 hex digits: `expected_hash` of an edit. */
+            hash: string;
+            /** @description The normalized path relative to the repository root. */
+            path: string;
+            /**
+             * Format: int64
+             * @description Bytes.
+             */
+            size: number;
+        };
+        /** @description One entry of a directory listing. */
+        FileEntry: {
+            kind: components["schemas"]["FileKind"];
+            /** @description The name in its directory. */
+            name: string;
+            /** @description Relative to the repository root: what the read route and `execute` take. */
+            path: string;
+            /**
+             * Format: int64
+             * @description Bytes of a file; absent for a directory.
+             */
+            size?: number | null;
+        };
+        /**
+         * @description `kind` of a listed entry.
+         * @enum {string}
+         */
+        FileKind: "file" | "dir";
+        /** @description `GET /api/v1/sandboxes/{id}/files?path=dir`: directories first, then files, each by name. */
+        FileList: {
+            entries: components["schemas"]["FileEntry"][];
         };
         /** @description `POST /api/v1/sandboxes/{id}/finalize` */
         FinalizeRequest: {
@@ -791,6 +872,145 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_files: {
+        parameters: {
+            query?: {
+                /** @description The directory, relative to the repository root (default: the root). */
+                path?: string;
+            };
+            header?: never;
+            path: {
+                /** @description sb_<hex> */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description the path guard refused the path (`path_outside_repo`, `path_in_git_dir`, `path_generated`, …) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no API token, or a wrong one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `sandbox_not_found`, or `file_not_found`: no such directory */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `sandbox_not_active`: the sandbox has no checkout (expired, finalized) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_a_directory`: the path names a file */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sb_<hex> */
+                id: string;
+                /** @description relative to the repository root; may contain `/` */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileContent"];
+                };
+            };
+            /** @description the path guard refused the path (`path_outside_repo`, `path_in_git_dir`, `path_generated`, `path_symlink_escape`, …) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no API token, or a wrong one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `sandbox_not_found`, or `file_not_found`: no such file */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `sandbox_not_active`: the sandbox has no checkout (expired, finalized) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `path_is_directory`, `binary_file` (not UTF-8 text), `file_too_large` (over 5 MiB), `not_a_regular_file` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -1,6 +1,7 @@
 // The client against a real Studio server (started by crates/studio/tests/typescript_client.rs):
 // one sandbox driven through its whole life, a second one for what must not be reachable.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { StudioClient, StudioError } from '../dist/index.js';
@@ -8,6 +9,9 @@ import { STUDIO_API_TOKEN, STUDIO_SAMPLE_REPO, STUDIO_URL, record, tcpProxy, wit
 
 const BUTTON = 'src/components/Button/Button.tsx';
 const button = (label) => `export function Button() {\n  return <button type="button">${label}</button>;\n}\n`;
+
+/** The git blob id of a text (what `git hash-object` prints for a file holding it). */
+const blobId = (text) => createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0`).update(text).digest('hex');
 
 const client = new StudioClient({ baseUrl: STUDIO_URL, token: STUDIO_API_TOKEN });
 
@@ -108,6 +112,57 @@ describe('StudioClient against a real server', () => {
     await events.until('the reload event', (e) => e.type === 'reload' && e.payload.commit_hash === firstCommit, { from });
   });
 
+  test('listFiles and readFile read the checkout, and expected_hash refuses a stale edit', async () => {
+    const root = await client.listFiles(id);
+    const names = root.map((e) => e.name);
+    assert.ok(names.includes('src') && names.includes('package.json'), names.join(', '));
+    for (const hidden of ['.git', '.studio', 'node_modules']) assert.ok(!names.includes(hidden), names.join(', '));
+    const kinds = root.map((e) => e.kind);
+    assert.deepEqual(kinds, [...kinds].sort((a, b) => (a === b ? 0 : a === 'dir' ? -1 : 1)), 'directories first');
+    const manifest = root.find((e) => e.name === 'package.json');
+    assert.equal(manifest.kind, 'file');
+    assert.equal(manifest.path, 'package.json');
+    assert.ok(manifest.size > 0);
+    assert.equal(root.find((e) => e.name === 'src').size, undefined);
+    const dir = await client.listFiles(id, 'src/components/Button');
+    assert.ok(dir.some((e) => e.path === BUTTON && e.kind === 'file'), JSON.stringify(dir));
+
+    // Rolled back to the first edit above.
+    const read = await client.readFile(id, BUTTON);
+    assert.equal(read.path, BUTTON);
+    assert.equal(read.content, button('First'));
+    assert.equal(read.size, Buffer.byteLength(button('First')));
+    assert.equal(read.hash, blobId(button('First')));
+
+    const written = await client.execute(id, {
+      command: 'write_file',
+      file_path: BUTTON,
+      content: button('Third'),
+      description: 'third label',
+      expected_hash: read.hash,
+    });
+    assert.match(written.commit_hash, /^[0-9a-f]{40}$/);
+    const now = await client.readFile(id, BUTTON);
+    assert.equal(now.hash, blobId(button('Third')), 'the hash of what execute wrote');
+
+    const stale = await rejectsWith(
+      client.execute(id, {
+        command: 'write_file',
+        file_path: BUTTON,
+        content: button('Lost'),
+        expected_hash: read.hash,
+      }),
+      409,
+      'stale_file',
+    );
+    assert.ok(stale.message.includes(read.hash) && stale.message.includes(now.hash), stale.message);
+    assert.equal((await client.readFile(id, BUTTON)).content, button('Third'), 'nothing written');
+
+    await rejectsWith(client.readFile(id, 'src/components/Missing.tsx'), 404, 'file_not_found');
+    await rejectsWith(client.listFiles(id, '..'), 400, 'path_outside_repo');
+    await rejectsWith(client.readFile(id, 'node_modules/react/package.json'), 400, 'path_generated');
+  });
+
   test('restart, stop and start change the status, and the events say so', async () => {
     let from = events.items.length;
     const restarted = await client.restart(id);
@@ -199,6 +254,10 @@ describe('StudioClient against a real server', () => {
     const scoped = new StudioClient({ baseUrl: STUDIO_URL, token: token.token });
     assert.equal((await scoped.get(id)).id, id);
     await rejectsWith(scoped.get(other.sandbox_id), 404, 'sandbox_not_found');
+    assert.ok((await scoped.listFiles(id)).some((e) => e.name === 'package.json'));
+    assert.equal((await scoped.readFile(id, BUTTON)).path, BUTTON);
+    await rejectsWith(scoped.listFiles(other.sandbox_id), 404, 'sandbox_not_found');
+    await rejectsWith(scoped.readFile(other.sandbox_id, BUTTON), 404, 'sandbox_not_found');
     await rejectsWith(scoped.list(), 403, 'forbidden');
     await rejectsWith(scoped.createToken(id), 403, 'forbidden');
   });

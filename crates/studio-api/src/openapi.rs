@@ -11,7 +11,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response, Schema};
 
 use studio_wire as wire;
 
-use crate::{access_routes, routes, ws};
+use crate::{access_routes, file_routes, routes, ws};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -21,7 +21,7 @@ use crate::{access_routes, routes, ws};
         routes::restart, routes::stop, routes::start, routes::delete, routes::logs,
         routes::healthz, routes::readyz, routes::metrics, ws::upgrade,
         access_routes::preview_link, access_routes::create_token, access_routes::list_tokens,
-        access_routes::delete_token,
+        access_routes::delete_token, file_routes::list_files, file_routes::read_file,
     ),
     components(schemas(
         wire::ErrorBody, wire::CreateSandboxRequest, wire::OneOrMany, wire::CreateSandboxResponse,
@@ -29,10 +29,10 @@ use crate::{access_routes, routes, ws};
         wire::ExecuteCommand, wire::ExecuteRequest, wire::ExecuteResponse, wire::RollbackRequest, wire::RollbackResponse, wire::FinalizeRequest,
         wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse, wire::LogRecord, wire::PreviewLinkRequest,
         wire::PreviewLinkResponse, wire::CreateTokenRequest, wire::TokenCreated, wire::TokenView,
-        wire::TokenList,
+        wire::TokenList, wire::FileKind, wire::FileEntry, wire::FileList, wire::FileContent,
     )),
     modifiers(&BearerAuth, &QueryParams, &OptionalBodies, &SharedErrors),
-    tags((name = "sandboxes"), (name = "access"), (name = "events"), (name = "service")),
+    tags((name = "sandboxes"), (name = "access"), (name = "files"), (name = "events"), (name = "service")),
 )]
 pub struct ApiDoc;
 

@@ -111,6 +111,7 @@ pub async fn execute(
     let request = Execute {
         op,
         description: body.description.unwrap_or_default(),
+        expected_hash: studio_sandbox::expected_blob(body.expected_hash)?,
     };
     let commit_hash = state.manager.execute(&id, request).await?;
     let output = if deleting {

@@ -58,6 +58,22 @@ pub enum GitError {
     #[error("file {path:?} does not exist")]
     FileNotFound { path: String },
 
+    /// A read of a path that names a file, not a directory (a listing).
+    #[error("{path:?} is a file, not a directory")]
+    NotADirectory { path: String },
+
+    /// A read of something that is neither a file nor a directory (a socket, FIFO, device).
+    #[error("{path:?} is not a regular file")]
+    NotRegularFile { path: String },
+
+    /// A read of a file that is not UTF-8 text (or holds NUL bytes).
+    #[error("{path:?} is not UTF-8 text (a binary file)")]
+    BinaryFile { path: String },
+
+    /// A read of a file larger than the configured limit.
+    #[error("{path:?} is {size} bytes, above the limit of {limit} bytes for reading a file")]
+    FileTooLarge { path: String, size: u64, limit: u64 },
+
     /// A commit id that is malformed or names no commit in the repository.
     #[error("unknown commit {commit:?}")]
     UnknownCommit { commit: String },
@@ -129,6 +145,10 @@ impl GitError {
             Self::PathRefused { reason, .. } => reason.code(),
             Self::TooLarge { .. } => "content_too_large",
             Self::FileNotFound { .. } => "file_not_found",
+            Self::NotADirectory { .. } => "not_a_directory",
+            Self::NotRegularFile { .. } => "not_a_regular_file",
+            Self::BinaryFile { .. } => "binary_file",
+            Self::FileTooLarge { .. } => "file_too_large",
             Self::UnknownCommit { .. } => "unknown_commit",
             Self::NotInSession { .. } => "commit_not_in_session",
             Self::RollbackOutOfRange { .. } => "rollback_out_of_range",

@@ -30,6 +30,9 @@
 //! - [`GitWorkspace::remove_session`] removes the checkout and its worktree metadata; the
 //!   session's refs stay in the mirror, so its commits outlive the sandbox.
 //!
+//! - [`GitWorkspace::list_files`] and [`GitWorkspace::read_file`] read a checkout's working tree
+//!   under the path guard (links followed only where they stay inside; see `read.rs`), and
+//!   [`Session::current_blob`] gives a file's git blob id for an edit's stale check.
 //! - [`GitWorkspace::warm_up`] fetches a repository and prepares its spare ahead of time;
 //!   [`seed_repository`] turns a plain folder into a repository (for `studio demo`).
 //!
@@ -41,6 +44,7 @@
 //! | `source`, `policy`, `mirror`, `auth` | repository sources and which are allowed, bare mirrors and fetching, credentials |
 //! | `checkout`, `spares`, `state` | linked worktrees, the spare-checkout pool, per-mirror locks |
 //! | `path_guard`, `files` | which paths may be touched; atomic writes and index entries |
+//! | `read` | listing and reading the working tree (the guard, links followed only inside), blob ids |
 //! | `core`, `rollback`, `sync`, `push` | edits and commits, rollback, path-by-path tree updates, push |
 //! | `reconcile` | the session's commits and the commit that carries a path's content, read back from git |
 //! | `refs` | every name a session uses in the mirror |
@@ -91,6 +95,7 @@ mod mirror;
 mod path_guard;
 mod policy;
 mod push;
+mod read;
 mod reconcile;
 mod refs;
 mod rollback;
@@ -108,6 +113,7 @@ pub use config::{Author, DEFAULT_MAX_FILE_BYTES, GitConfig};
 pub use error::{GitError, Result};
 pub use path_guard::{PathRefusal, RepoPath};
 pub use policy::{PatternError, SourcePattern, SourcePolicy};
+pub use read::{DirEntry, EntryKind, FileText, blob_id};
 pub use reconcile::LoggedCommit;
 pub use rollback::RollbackTarget;
 pub use seed::seed_repository;

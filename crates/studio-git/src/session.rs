@@ -123,6 +123,14 @@ impl Session {
             .await
     }
 
+    /// The git blob id of what `path` holds in the working tree now, `None` if there is no such
+    /// file; the guard of a read (`read.rs`). Serialized with the session's writes.
+    pub async fn current_blob(&self, path: &str) -> Result<Option<String>> {
+        let path = path.to_owned();
+        self.run(move |core| crate::read::current_blob(&core.root, &path))
+            .await
+    }
+
     /// The session's commits on its branch since the base, oldest first.
     pub async fn history(&self) -> Result<Vec<CommitInfo>> {
         self.run(|core| core.history()).await

@@ -16,6 +16,7 @@ use crate::error::{GitContext, GitError, Result};
 use crate::files::Durability;
 use crate::lock::lock;
 use crate::mirror::{self, Base};
+use crate::read::{DirEntry, FileText};
 use crate::refs::SessionRefs;
 use crate::session::{Session, SessionInfo};
 use crate::source::RepoSource;
@@ -157,6 +158,22 @@ impl GitWorkspace {
         let (id, checkout) = (sandbox_id.clone(), checkout.to_path_buf());
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.remove(&id, &checkout)).await
+    }
+
+    /// Lists a directory of a session's working tree (`None`: the root), under the path guard;
+    /// see `read.rs` for what is hidden and how links are treated. Needs no open [`Session`]:
+    /// writes are atomic renames, so a listing or read never sees half a file.
+    pub async fn list_files(&self, checkout: &Path, path: Option<&str>) -> Result<Vec<DirEntry>> {
+        let (checkout, path) = (checkout.to_path_buf(), path.map(str::to_owned));
+        blocking(move || crate::read::list_dir(&checkout, path.as_deref())).await
+    }
+
+    /// Reads a file of a session's working tree as UTF-8 text with its git blob id, at most
+    /// `GitConfig::max_file_bytes` (the limit of a write), under the path guard.
+    pub async fn read_file(&self, checkout: &Path, path: &str) -> Result<FileText> {
+        let (checkout, path) = (checkout.to_path_buf(), path.to_owned());
+        let limit = self.config().max_file_bytes;
+        blocking(move || crate::read::read_file(&checkout, &path, limit)).await
     }
 
     /// Fetches the repository's mirror and, if spares are enabled, prepares a spare checkout of

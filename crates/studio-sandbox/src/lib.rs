@@ -61,9 +61,10 @@ pub use manager::Manager;
 pub use metrics::PreviewMetrics;
 pub use preview::{PreviewTarget, PreviewUnavailable};
 pub use renderer_unit::LogEntry;
-pub use request::{CreateSandbox, Execute, FileOp, RollbackTo};
+pub use request::{CreateSandbox, Execute, FileOp, RollbackTo, expected_blob};
 pub use snapshot::{RendererResources, SandboxSnapshot};
 pub use socket_auth::socket_token;
+pub use studio_git::{DirEntry, EntryKind, FileText};
 pub use studio_jail::{DEFAULT_SANDBOX_USER, JailSettings};
 
 /// Every git failure, classified for the API. 404 stays reserved for unknown sandboxes: a
@@ -79,6 +80,10 @@ pub(crate) fn git_error(e: studio_git::GitError) -> ManagerError {
         | G::EmptyRepository { .. }
         | G::BranchNotFound { .. }
         | G::FileNotFound { .. }
+        | G::NotADirectory { .. }
+        | G::NotRegularFile { .. }
+        | G::BinaryFile { .. }
+        | G::FileTooLarge { .. }
         | G::UnknownCommit { .. }
         | G::NotInSession { .. }
         | G::RollbackOutOfRange { .. } => ErrorKind::Invalid,
@@ -87,4 +92,19 @@ pub(crate) fn git_error(e: studio_git::GitError) -> ManagerError {
         _ => ErrorKind::Internal,
     };
     ManagerError::new(kind, e.code(), e.to_string())
+}
+
+/// A git failure of a file read (`GET …/files`): like [`git_error`], but the path the caller
+/// asked for is the resource, so a missing one is `404 file_not_found`, and a directory given
+/// to the read of a file is `422` like a file given to a listing.
+pub(crate) fn read_error(e: studio_git::GitError) -> ManagerError {
+    use studio_git::GitError as G;
+    match &e {
+        G::FileNotFound { .. } => ManagerError::new(ErrorKind::NotFound, e.code(), e.to_string()),
+        G::PathRefused {
+            reason: studio_git::PathRefusal::IsDirectory,
+            ..
+        } => ManagerError::new(ErrorKind::Invalid, e.code(), e.to_string()),
+        _ => git_error(e),
+    }
 }

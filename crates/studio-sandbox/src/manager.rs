@@ -190,6 +190,66 @@ impl Manager {
             .await
     }
 
+    /// Lists a directory of the sandbox's checkout (`None`: the repository root), under the path
+    /// guard of writes. Read from the working tree directly, never waiting for the actor: writes
+    /// are atomic renames, so no half-written file is ever seen.
+    pub async fn list_files(
+        &self,
+        id: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<studio_git::DirEntry>, ManagerError> {
+        let checkout = self.checkout(id).await?;
+        let listed = self.shared.git.list_files(&checkout, path).await;
+        self.checkout_read(id, &checkout, listed).await
+    }
+
+    /// Reads a file of the sandbox's checkout as text, with its git blob id (see
+    /// [`Manager::list_files`]).
+    pub async fn read_file(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<studio_git::FileText, ManagerError> {
+        let checkout = self.checkout(id).await?;
+        let read = self.shared.git.read_file(&checkout, path).await;
+        self.checkout_read(id, &checkout, read).await
+    }
+
+    /// The checkout of a sandbox that has one (not expired, finalized, or failed before it had
+    /// one).
+    async fn checkout(&self, id: &str) -> Result<std::path::PathBuf, ManagerError> {
+        let sandbox = parse_id(id)?;
+        let record = self
+            .shared
+            .store
+            .get_sandbox(&sandbox)
+            .await?
+            .ok_or_else(|| ManagerError::not_found(id))?;
+        if record.status.is_terminal() || !record.work_dir.is_dir() {
+            return Err(no_checkout(&record));
+        }
+        Ok(record.work_dir)
+    }
+
+    /// A read's outcome; a checkout removed while it was read (a delete or expiry at that
+    /// moment) is the sandbox's state, not Studio's fault.
+    async fn checkout_read<T>(
+        &self,
+        id: &str,
+        checkout: &std::path::Path,
+        read: Result<T, studio_git::GitError>,
+    ) -> Result<T, ManagerError> {
+        match read {
+            Ok(value) => Ok(value),
+            Err(e) if !checkout.is_dir() => {
+                tracing::debug!(sandbox = id, "a read lost its checkout: {e}");
+                let record = self.shared.store.get_sandbox(&parse_id(id)?).await?;
+                Err(record.map_or_else(|| ManagerError::not_found(id), |r| no_checkout(&r)))
+            }
+            Err(e) => Err(crate::read_error(e)),
+        }
+    }
+
     /// Returns the new head.
     pub async fn rollback(&self, id: &str, target: RollbackTo) -> Result<String, ManagerError> {
         self.actor(id, "roll back")
@@ -482,6 +542,16 @@ impl Manager {
         self.actor(id, action).await?.ask(make).await?;
         self.get(id).await
     }
+}
+
+fn no_checkout(record: &SandboxRecord) -> ManagerError {
+    ManagerError::conflict(
+        "sandbox_not_active",
+        format!(
+            "sandbox {} is {}: it has no checkout to read",
+            record.id, record.status
+        ),
+    )
 }
 
 fn parse_id(id: &str) -> Result<SandboxId, ManagerError> {

@@ -254,6 +254,26 @@ impl FileOp {
 pub struct Execute {
     pub op: FileOp,
     pub description: String,
+    /// The git blob id (40 lowercase hex digits, see [`expected_blob`]) the caller last read of
+    /// the file: the edit happens only if the file still holds it (`409 stale_file` otherwise).
+    pub expected_hash: Option<String>,
+}
+
+/// `expected_hash` of an execute request: a blob id, 40 hex digits (any case), lower-cased.
+pub fn expected_blob(hash: Option<String>) -> Result<Option<String>, ManagerError> {
+    let Some(hash) = hash else {
+        return Ok(None);
+    };
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 40 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid(
+            "invalid_expected_hash",
+            format!(
+                "{hash:?} is not a git blob id (40 hex digits, the `hash` a file read answers)"
+            ),
+        ));
+    }
+    Ok(Some(hash))
 }
 
 /// Where a rollback goes.

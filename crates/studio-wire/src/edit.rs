@@ -24,6 +24,10 @@ pub struct ExecuteRequest {
     /// Goes into the commit message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The git blob id (40 hex digits, the `hash` of a file read) the file must still have:
+    /// otherwise `409 stale_file` and nothing is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -104,17 +108,20 @@ mod tests {
             file_path: "src/components/Button/Button.tsx".into(),
             content: Some("export {}".into()),
             description: Some("Updated border-radius".into()),
+            expected_hash: Some(HASH.into()),
         };
         check(
             &write,
             json!({"command": "write_file", "file_path": "src/components/Button/Button.tsx",
-                   "content": "export {}", "description": "Updated border-radius"}),
+                   "content": "export {}", "description": "Updated border-radius",
+                   "expected_hash": HASH}),
         );
         let delete = ExecuteRequest {
             command: ExecuteCommand::DeleteFile,
             file_path: "old.tsx".into(),
             content: None,
             description: None,
+            expected_hash: None,
         };
         check(
             &delete,

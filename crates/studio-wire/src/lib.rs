@@ -10,6 +10,7 @@
 //! * [`sandbox`]: create, status and list bodies;
 //! * [`access`]: preview links and scoped tokens;
 //! * [`edit`]: execute, rollback and finalize bodies;
+//! * [`files`]: listing and reading a sandbox's files;
 //! * [`logs`]: renderer output, whole or streamed;
 //! * [`event`]: WebSocket messages;
 //! * [`error`]: the `{"error", "code"}` body of every failure.
@@ -18,6 +19,7 @@ pub mod access;
 pub mod edit;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod logs;
 pub mod sandbox;
 
@@ -30,6 +32,7 @@ pub use edit::{
 };
 pub use error::ErrorBody;
 pub use event::EventMessage;
+pub use files::{FileContent, FileEntry, FileKind, FileList};
 pub use logs::{LogLineView, LogRecord, LogsResponse};
 pub use sandbox::{
     CommitView, CreateSandboxRequest, CreateSandboxResponse, OneOrMany, ResourcesView, SandboxList,

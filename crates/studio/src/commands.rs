@@ -200,6 +200,7 @@ async fn exec_request(args: ExecArgs) -> Result<ExecuteRequest, CliError> {
         file_path: args.file_path,
         content,
         description: args.description,
+        expected_hash: None,
     })
 }
 

@@ -25,6 +25,32 @@ impl Actor {
         let pattern = &self.config.commit_pattern;
         let path = req.op.path().to_owned();
         let session = &self.session;
+        // Here, in the actor, so no other edit of this sandbox can come between the check and
+        // the write.
+        if let Some(expected) = &req.expected_hash {
+            let current = session
+                .current_blob(&path)
+                .await
+                .map_err(crate::git_error)?;
+            // A retried write whose first attempt landed finds its own content: not stale, and
+            // answered below with the commit it made.
+            let retried = match &req.op {
+                FileOp::Write { content, .. } => {
+                    current.as_deref() == Some(studio_git::blob_id(content).as_str())
+                }
+                FileOp::Delete { .. } => current.is_none(),
+            };
+            if current.as_deref() != Some(expected.as_str()) && !retried {
+                return Err(ManagerError::conflict(
+                    "stale_file",
+                    format!(
+                        "{path} changed since it was read: expected blob {expected}, it is {}; \
+                         nothing was written (read the file again)",
+                        current.map_or_else(|| "absent".to_owned(), |c| format!("now {c}"))
+                    ),
+                ));
+            }
+        }
         // `carried`: an edit that changed nothing, answered with the commit that made the file
         // what it is. A retry of an edit committed before a crash (or before a store failure)
         // gets its commit, not `null`, and the store learns it if it had missed it.
