@@ -40,7 +40,8 @@ pub struct DirEntry {
     /// The entry's name in its directory.
     pub name: String,
     /// Its path relative to the repository root (through the directory as it was named, links
-    /// inside the repository included): what [`read_file`] and writes take.
+    /// inside the repository included): what
+    /// [`GitWorkspace::read_file`](crate::GitWorkspace::read_file) and writes take.
     pub path: String,
     pub kind: EntryKind,
     /// Bytes of a file (of its target, for a link); `None` for a directory.
