@@ -12,6 +12,7 @@
 // The page itself lives in `.studio/index.html`; a middleware serves it at `/`.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
 import { depsSeed } from "./deps-seed.mjs";
 import { lateWrites } from "./late-writes.mjs";
 
@@ -60,6 +61,39 @@ function unwatched(root, globs) {
   return UNWATCHED_DIRS.filter((dir) => !wanted.some((glob) => glob.startsWith(`${dir}/`))).map(
     (dir) => `${escapeGlob(root)}/${dir}/**`,
   );
+}
+
+/** Stories import `fn()` (args spies) from `storybook/test` (Storybook 9+, package `storybook`) or
+ * `@storybook/test` (Storybook 8). A repository that depends on the package resolves it itself;
+ * for one that does not, a no-op stand-in of the template's lets its stories load. A plugin, not
+ * `resolve.alias`: the alias would put this checkout's path into the config Vite hashes for its
+ * dependency cache, and no other sandbox's seed would match it (deps-seed.mjs). */
+const STORYBOOK_TEST = [
+  { specifier: "storybook/test", pkg: "storybook" },
+  { specifier: "@storybook/test", pkg: "@storybook/test" },
+];
+
+function storybookTestShim(root) {
+  let manifest = {};
+  try {
+    manifest = JSON.parse(readFileSync(resolvePath(root, "package.json"), "utf8"));
+  } catch {
+    // No readable package.json: nothing of Storybook is installed either.
+  }
+  const declared = new Set(
+    ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"].flatMap((field) =>
+      Object.keys(manifest?.[field] ?? {}),
+    ),
+  );
+  const shim = fileURLToPath(new URL("./src/storybook-test-shim.ts", import.meta.url));
+  const shimmed = new Set(STORYBOOK_TEST.filter(({ pkg }) => !declared.has(pkg)).map(({ specifier }) => specifier));
+  return {
+    name: "studio:storybook-test",
+    enforce: "pre",
+    resolveId(id) {
+      return shimmed.has(id) ? shim : null;
+    },
+  };
 }
 
 /** Serves the renderer page for `/` (and `/index.html`), whatever the repository has there, and
@@ -149,5 +183,5 @@ export default {
     entries: [pagePath.slice(1)],
     include: ["react", "react/jsx-dev-runtime", "react-dom/client"],
   },
-  plugins: [studioPage(), depsSeed(settings.cacheDir), lateWrites()],
+  plugins: [studioPage(), depsSeed(settings.cacheDir), lateWrites(), storybookTestShim(settings.root)],
 };

@@ -1,6 +1,7 @@
 // Which exports of a component file are components, and what they are called.
 
-import type { Snapshot } from "./registry.ts";
+import type { Loader } from "./registry.ts";
+import type { StoriesFile, Story } from "./stories.ts";
 
 export interface ComponentEntry {
   /** Unique on the page: `<file>#<export>`. */
@@ -9,6 +10,8 @@ export interface ComponentEntry {
   /** Repository-relative path, e.g. `src/components/Button/Button.tsx`. */
   file: string;
   component: unknown;
+  /** Its stories, when a stories file's meta names it: shown instead of the bare component. */
+  stories?: Story[];
 }
 
 /** A file that could not be imported: it is shown in place, as an error card. */
@@ -20,6 +23,8 @@ export interface BrokenFile {
 export interface Discovered {
   components: ComponentEntry[];
   broken: BrokenFile[];
+  /** Stories files that loaded, not yet evaluated (that needs the preview). */
+  storyModules: Array<{ file: string; module: Record<string, unknown> }>;
 }
 
 const REACT_WRAPPER_TYPES = new Set([
@@ -60,24 +65,65 @@ export function componentsOf(file: string, module: Record<string, unknown>): Com
   return entries;
 }
 
-/** Imports every component file of the snapshot (in parallel; a broken file breaks only itself). */
-export async function discover(components: Snapshot["components"]): Promise<Discovered> {
-  const files = Object.keys(components).sort();
-  type Outcome = { file: string; ok: true; module: Record<string, unknown> } | { file: string; ok: false; error: unknown };
-  const loaded = await Promise.all(
-    files.map(async (key): Promise<Outcome> => {
-      const file = key.replace(/^\//, "");
-      try {
-        return { file, ok: true, module: await components[key]() };
-      } catch (error) {
-        return { file, ok: false, error };
-      }
-    }),
+type Outcome = { file: string; ok: true; module: Record<string, unknown> } | { file: string; ok: false; error: unknown };
+
+async function importAll(loaders: Record<string, Loader>): Promise<Outcome[]> {
+  return Promise.all(
+    Object.keys(loaders)
+      .sort()
+      .map(async (key): Promise<Outcome> => {
+        const file = key.replace(/^\//, "");
+        try {
+          return { file, ok: true, module: await loaders[key]() };
+        } catch (error) {
+          return { file, ok: false, error };
+        }
+      }),
   );
-  const result: Discovered = { components: [], broken: [] };
-  for (const item of loaded) {
+}
+
+/** Imports every component and stories file (in parallel; a broken file breaks only itself). */
+export async function discover(components: Record<string, Loader>, stories: Record<string, Loader> = {}): Promise<Discovered> {
+  const [componentFiles, storyFiles] = await Promise.all([importAll(components), importAll(stories)]);
+  const result: Discovered = { components: [], broken: [], storyModules: [] };
+  for (const item of componentFiles) {
     if (item.ok) result.components.push(...componentsOf(item.file, item.module));
     else result.broken.push({ file: item.file, error: item.error });
   }
+  for (const item of storyFiles) {
+    if (item.ok) result.storyModules.push({ file: item.file, module: item.module });
+    else result.broken.push({ file: item.file, error: item.error });
+  }
   return result;
+}
+
+const directoryOf = (file: string) => file.slice(0, file.lastIndexOf("/") + 1);
+
+/** Gives each component the stories whose meta names it (the same module export, else the same
+ * name in the same directory). A stories file whose component is not one of the discovered ones
+ * gets a card of its own; one without stories left (all excluded) changes nothing. */
+export function attachStories(components: ComponentEntry[], files: StoriesFile[]): ComponentEntry[] {
+  const result = [...components];
+  let added = false;
+  for (const stories of files) {
+    if (stories.stories.length === 0) continue;
+    const metaName = (stories.component as { displayName?: unknown; name?: unknown } | null)?.displayName ??
+      (stories.component as { name?: unknown } | null)?.name;
+    let index = stories.component ? result.findIndex((entry) => entry.component === stories.component) : -1;
+    if (index === -1) {
+      index = result.findIndex(
+        (entry) =>
+          (entry.name === metaName || entry.name === stories.name) &&
+          directoryOf(entry.file) === directoryOf(stories.file),
+      );
+    }
+    if (index === -1) {
+      result.push({ id: `${stories.file}#default`, name: stories.name, file: stories.file, component: stories.component, stories: stories.stories });
+      added = true;
+    } else {
+      const entry = result[index];
+      result[index] = { ...entry, stories: [...(entry.stories ?? []), ...stories.stories] };
+    }
+  }
+  return added ? result.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)) : result;
 }

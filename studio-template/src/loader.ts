@@ -1,12 +1,14 @@
 // Turns each published snapshot into what the page shows: setup modules run (in order, before any
-// component), then the wrapper and every component file are imported in parallel.
+// component), then the wrapper, Storybook's preview and every component and stories file are
+// imported in parallel; the stories are evaluated (loaders run) and given to their components.
 //
 // Loading starts as soon as `generated.js` publishes, not when React mounts, and a newer snapshot
 // supersedes an older one still loading (hot updates can arrive in bursts).
 
 import type { ComponentType, ReactNode } from "react";
-import { discover, isComponentLike, type BrokenFile, type ComponentEntry } from "./discover.ts";
+import { attachStories, discover, isComponentLike, type BrokenFile, type ComponentEntry } from "./discover.ts";
 import { subscribe, type Snapshot } from "./registry.ts";
+import { previewAnnotations, storiesOf } from "./stories.ts";
 
 export type Wrapper = ComponentType<{ children?: ReactNode }>;
 
@@ -34,13 +36,24 @@ async function loadWrapper(snapshot: Snapshot, problems: Loaded["problems"]): Pr
   return null;
 }
 
+async function loadPreview(snapshot: Snapshot, problems: Loaded["problems"]): Promise<Record<string, unknown> | null> {
+  if (!snapshot.preview) return null;
+  try {
+    return await snapshot.preview.load();
+  } catch (error) {
+    problems.push({ title: `Storybook preview ${snapshot.preview.path} failed`, error });
+    return null;
+  }
+}
+
 const preloaded = new Set<string>();
 
 /** Lets the browser fetch the wrapper and component files while the setup modules load (the
  * glob's keys are the URLs its imports use). Fetching is not running: order is kept. */
 function preload(snapshot: Snapshot): void {
-  const urls = Object.keys(snapshot.components);
+  const urls = [...Object.keys(snapshot.components), ...Object.keys(snapshot.stories)];
   if (snapshot.wrapper) urls.push(`/${snapshot.wrapper.path}`);
+  if (snapshot.preview) urls.push(`/${snapshot.preview.path}`);
   for (const url of urls) {
     if (preloaded.has(url)) continue;
     preloaded.add(url);
@@ -62,8 +75,25 @@ async function load(snapshot: Snapshot, version: number): Promise<Loaded> {
       problems.push({ title: `Setup module ${path} failed`, error });
     }
   }
-  const [Wrapper, { components, broken }] = await Promise.all([loadWrapper(snapshot, problems), discover(snapshot.components)]);
-  return { version, snapshot, components, broken, problems, Wrapper };
+  const [Wrapper, previewModule, discovered] = await Promise.all([
+    loadWrapper(snapshot, problems),
+    loadPreview(snapshot, problems),
+    discover(snapshot.components, snapshot.stories),
+  ]);
+  const preview = previewAnnotations(previewModule);
+  const storyFiles = await Promise.all(
+    discovered.storyModules.map(({ file, module }) =>
+      storiesOf(file, module, preview).catch((error: unknown) => {
+        discovered.broken.push({ file, error });
+        return null;
+      }),
+    ),
+  );
+  const components = attachStories(
+    discovered.components,
+    storyFiles.filter((stories) => stories !== null),
+  );
+  return { version, snapshot, components, broken: discovered.broken, problems, Wrapper };
 }
 
 let latest = 0;

@@ -17,6 +17,10 @@ export interface Snapshot {
   wrapper: { path: string; exportName: string; load: Loader } | null;
   /** Component files (root-relative, e.g. `/src/components/Button.tsx`) and their loaders. */
   components: Record<string, Loader>;
+  /** Stories files (`*.stories.{tsx,jsx,ts,js}` in the component globs' directories). */
+  stories: Record<string, Loader>;
+  /** Storybook's `.storybook/preview.*` when the repository has one. */
+  preview: { path: string; load: Loader } | null;
 }
 
 type Listener = (snapshot: Snapshot) => void;

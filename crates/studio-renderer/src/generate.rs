@@ -3,7 +3,8 @@
 //! The template's files are copied as they are. Three files are written per sandbox:
 //! `settings.json` (plain data the Vite config reads: absolute root, allowed host, cache dir; a change
 //! needs a restart), `warmup.json` (files to pre-transform at start) and `src/generated.js` (what must be code, because Vite analyses it statically: the
-//! `import.meta.glob` of the component globs and the imports of the setup modules and wrapper).
+//! `import.meta.glob` of the component globs and of the stories files in their directories, and
+//! the imports of the setup modules, the wrapper and Storybook's `.storybook/preview.*`).
 //! Every file is written only if its content changed, so regenerating under a running renderer
 //! causes no reload, and a changed glob reaches the page as a hot update of `generated.js`.
 
@@ -16,7 +17,7 @@ use url::Url;
 
 use crate::error::RendererError;
 use crate::fs_util::write_if_changed;
-use crate::settings::{EXCLUDED_PATTERNS, RendererSettings};
+use crate::settings::{EXCLUDED_PATTERNS, RendererSettings, preview_file};
 
 /// Template entries that are not part of the generated app.
 const NOT_COPIED: [&str; 5] = [
@@ -74,7 +75,7 @@ pub(crate) fn generate_app(inputs: &AppInputs<'_>) -> Result<bool, RendererError
     write_if_changed(&studio.join("warmup.json"), &to_json(&json!(warmup))?)?;
     write_if_changed(
         &studio.join("src/generated.js"),
-        generated_module(inputs).as_bytes(),
+        generated_module(inputs, preview_file(inputs.checkout)).as_bytes(),
     )?;
     Ok(settings_changed)
 }
@@ -88,7 +89,35 @@ fn js_string(value: &str) -> String {
     serde_json::Value::from(value).to_string()
 }
 
-fn generated_module(inputs: &AppInputs<'_>) -> String {
+/// A lazily imported repository module: `{ path, load }`, or `null`.
+fn module_ref(path: Option<&str>) -> String {
+    path.map_or_else(
+        || "null".to_owned(),
+        |path| {
+            format!(
+                "{{ path: {}, load: () => import({}) }}",
+                js_string(path),
+                js_string(&format!("/{path}"))
+            )
+        },
+    )
+}
+
+/// The repository's globs for `import.meta.glob` (root-absolute, exclusions kept), then `extra`.
+fn glob_list(globs: &[String], extra: &[&str]) -> String {
+    globs
+        .iter()
+        .map(|glob| match glob.strip_prefix('!') {
+            Some(excluded) => format!("!/{excluded}"),
+            None => format!("/{glob}"),
+        })
+        .chain(extra.iter().map(|glob| (*glob).to_owned()))
+        .map(|glob| js_string(&glob))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn generated_module(inputs: &AppInputs<'_>, preview: Option<&str>) -> String {
     let settings = inputs.settings;
     let setup: String = settings
         .setup
@@ -110,16 +139,10 @@ fn generated_module(inputs: &AppInputs<'_>) -> String {
         ),
         None => "null".to_owned(),
     };
-    let globs: Vec<String> = settings
-        .components
-        .iter()
-        .map(|glob| match glob.strip_prefix('!') {
-            Some(excluded) => format!("!/{excluded}"),
-            None => format!("/{glob}"),
-        })
-        .chain(EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")))
-        .map(|glob| js_string(&glob))
-        .collect();
+    let excluded: Vec<String> = EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")).collect();
+    let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+    let globs = glob_list(&settings.components, &excluded);
+    let story_globs = glob_list(&settings.story_globs(), &[]);
     let socket = inputs
         .socket_url
         .map_or_else(|| "null".to_owned(), |url| js_string(url.as_str()));
@@ -134,14 +157,16 @@ fn generated_module(inputs: &AppInputs<'_>) -> String {
          \x20 setup: [\n{setup}  ],\n\
          \x20 wrapper: {wrapper},\n\
          \x20 components: import.meta.glob([{globs}]),\n\
+         \x20 stories: import.meta.glob([{story_globs}]),\n\
+         \x20 preview: {preview},\n\
          }});\n\
          \n\
-         // A changed component, wrapper or setup module re-runs this module (it imports them all), which\n\
-         // publishes fresh loaders to the page instead of reloading it.\n\
+         // A changed component, stories file, wrapper, preview or setup module re-runs this module\n\
+         // (it imports them all), which publishes fresh loaders to the page instead of reloading it.\n\
          if (import.meta.hot) import.meta.hot.accept();\n",
         id = inputs.sandbox_id,
         id_literal = js_string(&inputs.sandbox_id.to_string()),
-        globs = globs.join(", "),
+        preview = module_ref(preview),
     )
 }
 
@@ -208,7 +233,7 @@ mod tests {
             socket_url: Some(&url),
             preview_host: "sb-0101010101010101.localhost",
         };
-        let module = generated_module(&inputs);
+        let module = generated_module(&inputs, Some(".storybook/preview.tsx"));
         assert!(module.contains(r#"import.meta.glob(["/src/**/*.tsx", "!/src/internal/**", "!**/*.stories.*", "!**/*.test.*", "!**/*.spec.*"])"#), "{module}");
         assert!(
             module.contains(r#"["src/tokens.css", () => import("/src/tokens.css")]"#),
@@ -222,6 +247,16 @@ mod tests {
             "{module}"
         );
         assert!(module.contains(r#"sandboxId: "sb_0707070707070707""#));
+        // Stories come from the component globs' directories; the preview module when it exists.
+        assert!(
+            module.contains(r#"stories: import.meta.glob(["/src/**/*.stories.{tsx,jsx,ts,js}", "!/src/internal/**"])"#),
+            "{module}"
+        );
+        assert!(
+            module.contains(r#"preview: { path: ".storybook/preview.tsx", load: () => import("/.storybook/preview.tsx") }"#),
+            "{module}"
+        );
+        assert!(generated_module(&inputs, None).contains("preview: null"));
     }
 
     #[test]

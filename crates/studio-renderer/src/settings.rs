@@ -56,8 +56,22 @@ pub struct RendererSettings {
     pub wrapper: Option<WrapperRef>,
 }
 
-/// Files matched by the component globs that are never components.
+/// Files matched by the component globs that are never components. Stories files are loaded
+/// through [`RendererSettings::story_globs`] instead, and rendered as their component's stories.
 pub(crate) const EXCLUDED_PATTERNS: [&str; 3] = ["**/*.stories.*", "**/*.test.*", "**/*.spec.*"];
+
+/// The file part of a story glob: a component glob's directories with this in place of its file
+/// part (MDX docs are not rendered).
+pub(crate) const STORIES_FILE: &str = "*.stories.{tsx,jsx,ts,js}";
+
+/// Storybook's preview module, in the order Storybook looks for it: its default export's
+/// `decorators` and `parameters` apply to every story.
+pub(crate) const PREVIEW_FILES: [&str; 4] = [
+    ".storybook/preview.tsx",
+    ".storybook/preview.ts",
+    ".storybook/preview.jsx",
+    ".storybook/preview.js",
+];
 
 const MAX_SETTING_LEN: usize = 512;
 
@@ -87,6 +101,36 @@ impl RendererSettings {
             wrapper,
         })
     }
+}
+
+impl RendererSettings {
+    /// The globs of the stories files: each component glob with its file part replaced by
+    /// `*.stories.{tsx,jsx,ts,js}` (so stories are found in the directories components are),
+    /// exclusions kept as they are. Without duplicates, in the component globs' order.
+    pub fn story_globs(&self) -> Vec<String> {
+        let mut globs: Vec<String> = Vec::new();
+        for glob in &self.components {
+            let story_glob = if glob.starts_with('!') {
+                glob.clone()
+            } else {
+                match glob.rsplit_once('/') {
+                    Some((dirs, _)) => format!("{dirs}/{STORIES_FILE}"),
+                    None => STORIES_FILE.to_owned(),
+                }
+            };
+            if !globs.contains(&story_glob) {
+                globs.push(story_glob);
+            }
+        }
+        globs
+    }
+}
+
+/// The repository's Storybook preview module (repository-relative), if it has a plain file one.
+pub(crate) fn preview_file(checkout: &Path) -> Option<&'static str> {
+    PREVIEW_FILES.into_iter().find(|path| {
+        std::fs::symlink_metadata(checkout.join(path)).is_ok_and(|meta| meta.file_type().is_file())
+    })
 }
 
 /// The value the request gives, else the one `studio.json` gives, with where it came from.
@@ -392,6 +436,55 @@ mod tests {
         let dir = repo(Some(r#"{"wraper": "typo"}"#));
         let err = RendererSettings::resolve(dir.path(), &RendererOverrides::default()).unwrap_err();
         assert!(err.to_string().contains("wraper"), "{err}");
+    }
+
+    #[test]
+    fn story_globs_follow_the_component_globs_directories() {
+        let settings = RendererSettings {
+            components: vec![
+                "src/components/**/*.{tsx,jsx}".into(),
+                "src/components/**/*.tsx".into(),
+                "!src/internal/**".into(),
+                "*.tsx".into(),
+            ],
+            setup: Vec::new(),
+            wrapper: None,
+        };
+        assert_eq!(
+            settings.story_globs(),
+            [
+                "src/components/**/*.stories.{tsx,jsx,ts,js}",
+                "!src/internal/**",
+                "*.stories.{tsx,jsx,ts,js}",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_preview_is_found_in_storybooks_order() {
+        let dir = repo(None);
+        assert_eq!(preview_file(dir.path()), None);
+        fs::create_dir_all(dir.path().join(".storybook")).unwrap();
+        fs::write(dir.path().join(".storybook/main.ts"), "export default {}").unwrap();
+        assert_eq!(preview_file(dir.path()), None);
+        fs::write(
+            dir.path().join(".storybook/preview.js"),
+            "export default {}",
+        )
+        .unwrap();
+        assert_eq!(preview_file(dir.path()), Some(".storybook/preview.js"));
+        fs::write(
+            dir.path().join(".storybook/preview.tsx"),
+            "export default {}",
+        )
+        .unwrap();
+        assert_eq!(preview_file(dir.path()), Some(".storybook/preview.tsx"));
+        // A symlink is not followed out of the repository.
+        fs::remove_file(dir.path().join(".storybook/preview.tsx")).unwrap();
+        fs::remove_file(dir.path().join(".storybook/preview.js")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join(".storybook/preview.ts"))
+            .unwrap();
+        assert_eq!(preview_file(dir.path()), None);
     }
 
     #[test]

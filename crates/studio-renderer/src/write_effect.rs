@@ -1,11 +1,14 @@
 //! What a file write in a checkout means for its renderer.
 
+use crate::settings::PREVIEW_FILES;
+
 /// How the renderer must react to a write (or delete) of one repository path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteEffect {
     /// Vite sees the change and hot-updates the page by itself: nothing to do.
     HotUpdate,
-    /// `studio.json` changed: call [`Renderer::prepare`](crate::Renderer::prepare) again; it
+    /// `studio.json` or Storybook's `.storybook/preview.*` changed (the generated imports
+    /// name the preview module only when it exists): call [`Renderer::prepare`](crate::Renderer::prepare) again; it
     /// regenerates `.studio/` and the page hot-updates, no restart.
     Regenerate,
     /// `package.json`, the lockfile or `.npmrc` changed: call `prepare` (which installs into a
@@ -30,7 +33,9 @@ pub fn write_effect(path: &str) -> WriteEffect {
         "package.json" | "package-lock.json" | "npm-shrinkwrap.json" | ".npmrc" => {
             WriteEffect::ReinstallAndRestart
         }
-        crate::STUDIO_JSON => WriteEffect::Regenerate,
+        path if path == crate::STUDIO_JSON || PREVIEW_FILES.contains(&path) => {
+            WriteEffect::Regenerate
+        }
         _ => WriteEffect::HotUpdate,
     }
 }
@@ -54,6 +59,11 @@ mod tests {
             );
         }
         assert_eq!(write_effect("studio.json"), WriteEffect::Regenerate);
+        assert_eq!(
+            write_effect(".storybook/preview.tsx"),
+            WriteEffect::Regenerate
+        );
+        assert_eq!(write_effect(".storybook/main.ts"), WriteEffect::HotUpdate);
         for path in [
             ".studio/src/generated.js",
             "node_modules/react/index.js",

@@ -281,3 +281,262 @@ async fn a_broken_component_shows_its_error_in_place_and_the_others_stay() {
     browser.close().await;
     vite.stop().await;
 }
+
+/// Button's stories in examples/design-system, in the page's order (export names, sorted), with
+/// their tile titles and the text each shows. `Unfinished` (`excludeStories`) and `DocsOnly`
+/// (`!dev`) are left out.
+const BUTTON_STORIES: [(&str, &str, &str); 5] = [
+    ("Default", "Default", "Click me"),
+    ("LegacyTemplate", "Legacy Template", "Legacy story"),
+    ("LongLabel", "Long Label", "Save all pending changes"),
+    ("Secondary", "Secondary action", "Cancel order"),
+    ("WithLoader", "With Loader", "Loaded label"),
+];
+
+/// A component shaped like a real library's: it shows nothing without its story's args. Its
+/// stories are typed with Storybook's types (erased, Storybook is not installed) and import
+/// `fn` from `@storybook/test`.
+const MODAL: &str = r#"import type { ReactNode } from "react";
+export interface ModalProps { open?: boolean; title?: string; children?: ReactNode; onClose?: () => void }
+export function Modal({ open = false, title, children, onClose }: ModalProps) {
+  if (!open) return null;
+  return <div role="dialog"><h2>{title}</h2><div>{children}</div><button onClick={onClose}>Close</button></div>;
+}
+"#;
+const MODAL_STORIES: &str = r#"import type { Meta, StoryObj } from "@storybook/react";
+import { fn, expect } from "@storybook/test";
+import { Modal } from "./Modal";
+const meta = {
+  component: Modal,
+  args: { onClose: fn() },
+  includeStories: /^[A-Z]/,
+} satisfies Meta<typeof Modal>;
+export default meta;
+type Story = StoryObj<typeof meta>;
+export const modalCopy = { title: "data, not a story" };
+export const Closed: Story = {};
+export const Open: Story = {
+  args: { open: true, title: "Delete file?", children: "This cannot be undone." },
+  play: async () => {
+    document.body.dataset.played = "yes";
+    await expect(1).toBe(2);
+  },
+};
+"#;
+
+fn story_tiles(component: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('[data-studio-component={component}] [data-studio-story]')]\
+         .map(t => [t.dataset.studioStory, t.dataset.studioStoryTitle, t.querySelector('.studio-card__stage').innerText.trim()])"
+    )
+}
+
+#[tokio::test]
+async fn stories_render_with_their_args_decorators_and_loaders() {
+    let checkout = support::sample_checkout("render-stories-");
+    let components = checkout.path().join("src/components");
+    fs::create_dir_all(components.join("Modal")).unwrap();
+    fs::write(components.join("Modal/Modal.tsx"), MODAL).unwrap();
+    fs::write(components.join("Modal/Modal.stories.tsx"), MODAL_STORIES).unwrap();
+    // A stories file without a default export (no meta) is ignored: Avatar stays a bare tile.
+    fs::write(
+        components.join("Avatar.stories.tsx"),
+        "import { Avatar } from \"./Avatar\";\nexport const Big = () => <Avatar name=\"Grace Hopper\" size={80} />;\n",
+    )
+    .unwrap();
+    let prepared = support::prepare(
+        &support::shared_renderer(),
+        &support::spec(checkout.path(), None),
+    )
+    .await;
+    let vite = Vite::start(&prepared.launch).await;
+    let mut browser = Browser::launch().await;
+    let url = vite.url.as_str();
+
+    browser.open("all", url).await;
+    assert_eq!(browser.wait_ready("all").await, 7);
+    assert_eq!(
+        browser.component_names("all").await,
+        [
+            "Alert",
+            "InlineAlert",
+            "Avatar",
+            "Badge",
+            "Button",
+            "Card",
+            "Modal"
+        ]
+    );
+    assert_eq!(
+        browser
+            .eval(
+                "all",
+                "document.querySelectorAll('[data-studio-error], [data-studio-broken-file]').length"
+            )
+            .await,
+        0,
+        "{}",
+        browser.eval("all", "document.body.innerText").await
+    );
+    assert_eq!(
+        browser
+            .eval("all", "document.documentElement.dataset.studioStories")
+            .await,
+        "7"
+    );
+    let expected: Vec<[&str; 3]> = BUTTON_STORIES.iter().map(|&(e, t, x)| [e, t, x]).collect();
+    assert_eq!(
+        browser.eval("all", &story_tiles("Button")).await,
+        serde_json::json!(expected)
+    );
+    assert_eq!(
+        browser
+            .eval(
+                "all",
+                "document.querySelector('[data-studio-story=Default] .studio-story__label').innerText"
+            )
+            .await,
+        "Button · Default"
+    );
+    // Decorators: the preview's outermost, then meta's, then the story's own; all inside the
+    // wrapper of studio.json.
+    let decorated = browser
+        .eval(
+            "all",
+            "[...document.querySelectorAll('[data-studio-component=Button] [data-studio-story]')]\
+             .every(t => t.querySelector('[data-theme] [data-decorated=preview] > [data-decorated=meta] button'))",
+        )
+        .await;
+    assert_eq!(decorated, true);
+    assert_eq!(
+        browser
+            .eval(
+                "all",
+                "[...document.querySelectorAll('[data-decorated=story]')].map(d => d.closest('[data-studio-story]').dataset.studioStory)"
+            )
+            .await,
+        serde_json::json!(["LongLabel"])
+    );
+    assert_eq!(
+        browser
+            .eval("all", "!!document.querySelector('[data-studio-story=LongLabel] [data-decorated=meta] > [data-decorated=story] > div > button')")
+            .await,
+        true,
+        "the story's render function and decorator"
+    );
+    // Args reach the component: meta's variant, overridden by the story's.
+    let variants = browser
+        .eval(
+            "all",
+            "['Default', 'Secondary'].map(s => document.querySelector(`[data-studio-story=${s}] button`).className.includes('secondary'))",
+        )
+        .await;
+    assert_eq!(variants, serde_json::json!([false, true]));
+    let text = browser.eval("all", "document.body.innerText").await;
+    let text = text.as_str().unwrap();
+    for absent in ["Not ready yet", "Only in the docs", "data, not a story"] {
+        assert!(!text.contains(absent), "{absent} shown:\n{text}");
+    }
+
+    // The real-library-shaped component renders with its story's args; `play` never runs.
+    assert_eq!(
+        browser.eval("all", &story_tiles("Modal")).await,
+        serde_json::json!([
+            ["Closed", "Closed", ""],
+            [
+                "Open",
+                "Open",
+                "Delete file?\nThis cannot be undone.\nClose"
+            ]
+        ])
+    );
+    assert_eq!(
+        browser
+            .eval("all", "document.body.dataset.played ?? null")
+            .await,
+        serde_json::Value::Null
+    );
+    // Avatar's stories file has no meta: Avatar keeps its bare tile.
+    assert_eq!(
+        browser
+            .eval("all", "(() => { const c = document.querySelector('[data-studio-component=Avatar]'); return [!!c.querySelector('[data-studio-story]'), c.querySelector('.studio-card__stage').innerText]; })()")
+            .await,
+        serde_json::json!([false, "AL"])
+    );
+    // Clicking a story's button calls the fn() spy of its args (a no-op one): nothing breaks.
+    browser
+        .eval(
+            "all",
+            "document.querySelector('[data-studio-story=Default] button').click()",
+        )
+        .await;
+
+    // Stories hot-update like components: an edited story, and a new stories file that turns a
+    // bare component into its stories, without a reload.
+    let boot = browser.eval("all", "window.__studioBoot").await;
+    let stories_file = components.join("Button/Button.stories.tsx");
+    let source = fs::read_to_string(&stories_file).unwrap();
+    fs::write(&stories_file, source.replace("Cancel order", "Cancel now")).unwrap();
+    browser
+        .wait_for(
+            "all",
+            "document.querySelector('[data-studio-story=Secondary] button')?.innerText === 'Cancel now'",
+            WAIT,
+        )
+        .await;
+    fs::write(
+        components.join("Card/Card.stories.tsx"),
+        r#"import { Card } from "./Card";
+export default { component: Card };
+export const EmptyReport = { args: { title: "Empty report", children: "No data yet" } };
+"#,
+    )
+    .unwrap();
+    let card = browser
+        .wait_for(
+            "all",
+            "document.querySelector('[data-studio-component=Card] [data-studio-story=EmptyReport]')?.innerText",
+            WAIT,
+        )
+        .await;
+    let card = card.as_str().unwrap();
+    assert!(
+        card.contains("Card · Empty Report")
+            && card.contains("No data yet")
+            && card.contains("Theme: Acme"),
+        "{card}"
+    );
+    assert_eq!(browser.component_names("all").await.len(), 7);
+    assert_eq!(browser.eval("all", "window.__studioBoot").await, boot);
+
+    // One story alone: the URL a design tool embeds.
+    browser
+        .open("one", &format!("{url}?component=Button&story=Secondary"))
+        .await;
+    assert_eq!(browser.wait_ready("one").await, 1);
+    assert_eq!(browser.component_names("one").await, ["Button"]);
+    assert_eq!(
+        browser.eval("one", &story_tiles("Button")).await,
+        serde_json::json!([["Secondary", "Secondary action", "Cancel now"]])
+    );
+    browser
+        .open("modal", &format!("{url}?component=Modal&story=Open"))
+        .await;
+    assert_eq!(browser.wait_ready("modal").await, 1);
+    assert_eq!(
+        browser
+            .eval(
+                "modal",
+                "document.querySelectorAll('[data-studio-story]').length"
+            )
+            .await,
+        1
+    );
+    browser
+        .open("none", &format!("{url}?component=Button&story=Unfinished"))
+        .await;
+    assert_eq!(browser.wait_ready("none").await, 0);
+
+    browser.close().await;
+    vite.stop().await;
+}
