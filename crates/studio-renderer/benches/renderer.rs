@@ -10,10 +10,16 @@
 //!   sandbox of a repository (Vite bundles the dependencies itself);
 //! * edit → new text painted in Chromium (a MutationObserver + animation frame timestamp in the
 //!   page against the write time), vs reloading the page;
-//! * idle renderer memory (RSS summed over the process group), vs Vite without memory tuning.
+//! * idle renderer memory (RSS summed over the process group), vs Vite without memory tuning;
+//! * stories: renderer start → every story tile of a 50-story repository (the sample plus 10
+//!   components with 5 CSF 3 stories each, with args) rendered in Chromium, vs start → every
+//!   component card of the same repository without those stories files; with the tile and card
+//!   counts seen on each side (a broken story evaluator shows as a count, not only a timeout).
 //!
 //! Goals: preparation ≤ 100 ms, start → rendered ≤ 1.0 s, edit → pixel ≤ 100 ms, idle ≤ 180 MB.
-//! `STUDIO_BENCH_ONLY=start,edit` runs only some sections (prepare, start, edit, memory).
+//! `STUDIO_BENCH_ONLY=start,edit` runs only some sections (prepare, start, edit, memory, stories).
+//! The stories section is one of the default ones: it adds about 20 s (five runs of two seeded
+//! sandbox starts) to a run of several minutes.
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // a benchmark reports by printing and panicking
 
 #[path = "../tests/support/mod.rs"]
@@ -39,6 +45,11 @@ const EDIT_RUNS: usize = 40;
 const MEMORY_RUNS: usize = 3;
 /// How long a renderer sits untouched before its memory is read.
 const IDLE: Duration = Duration::from_secs(4);
+const STORIES_RUNS: usize = 5;
+/// Components the stories section adds to the sample, each with a stories file of
+/// `STORIES_PER_COMPONENT` stories: 50 stories.
+const STORY_COMPONENTS: usize = 10;
+const STORIES_PER_COMPONENT: usize = 5;
 
 fn main() {
     bench::runtime(None).block_on(run());
@@ -71,7 +82,7 @@ async fn run() {
     let warm = support::sample_checkout("bench-warm-");
     support::prepare(&renderer, &support::spec(warm.path(), None)).await;
 
-    // `STUDIO_BENCH_ONLY=start,edit` runs a subset (prepare, start, edit, memory).
+    // `STUDIO_BENCH_ONLY=start,edit` runs a subset (prepare, start, edit, memory, stories).
     let only = std::env::var("STUDIO_BENCH_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
     if wanted("prepare") {
@@ -86,6 +97,9 @@ async fn run() {
     }
     if wanted("memory") {
         idle_memory(&mut browser).await;
+    }
+    if wanted("stories") {
+        stories_first_render(&renderer, &mut browser).await;
     }
     browser.close().await;
 }
@@ -342,6 +356,178 @@ async fn idle_memory(browser: &mut Browser) {
         "no tuning",
         &untuned,
         "≤ 180 MB",
+    );
+}
+
+/// A checkout of the sample plus `STORY_COMPONENTS` components `Bench<i>` (bare, they show
+/// "Bench<i> bare"), each with a stories file of `STORIES_PER_COMPONENT` CSF 3 stories
+/// `Story<j>` (shown as "Bench<i> Story<j>", from their args) when `with_stories`.
+fn stories_checkout(with_stories: bool) -> tempfile::TempDir {
+    let checkout = support::sample_checkout("bench-stories-");
+    for i in 0..STORY_COMPONENTS {
+        let name = format!("Bench{i}");
+        let dir = checkout.path().join("src/components").join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.tsx")),
+            format!(
+                r#"export interface {name}Props {{
+  label?: string;
+  tone?: "calm" | "loud";
+  count?: number;
+}}
+
+export function {name}({{ label = "{name} bare", tone = "calm", count = 0 }}: {name}Props) {{
+  return (
+    <div data-tone={{tone}}>
+      <strong>{{label}}</strong> <span>{{count}}</span>
+    </div>
+  );
+}}
+"#
+            ),
+        )
+        .unwrap();
+        if !with_stories {
+            continue;
+        }
+        let mut stories = format!(
+            "import {{ {name} }} from \"./{name}\";\n\nexport default {{\n  title: \"Bench/{name}\",\n  component: {name},\n  args: {{ tone: \"calm\" }},\n}};\n"
+        );
+        for j in 1..=STORIES_PER_COMPONENT {
+            let tone = if j % 2 == 0 { "loud" } else { "calm" };
+            stories.push_str(&format!(
+                "\nexport const Story{j} = {{\n  args: {{ label: \"{name} Story{j}\", tone: \"{tone}\", count: {j} }},\n}};\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("{name}.stories.tsx")), stories).unwrap();
+    }
+    checkout
+}
+
+/// What a page shows once loaded, as the stories section reads it.
+struct FirstRender {
+    /// Renderer spawn → the first render of the loaded components (`__studioRenderedAt`).
+    rendered: Duration,
+    cards: u64,
+    tiles: u64,
+}
+
+/// Starts a renderer for `prepared` in a fresh tab and waits until the page is loaded and
+/// `expected_tiles` story tiles (if given) are on screen with `text` inside the card of
+/// `component` (or 15 s of page life have passed: then it panics with the counts it saw).
+async fn time_first_render(
+    prepared: &Prepared,
+    browser: &mut Browser,
+    page: &str,
+    expected_tiles: Option<u64>,
+    component: &str,
+    text: &str,
+) -> FirstRender {
+    browser.open(page, "about:blank").await;
+    let started_ms = epoch_ms();
+    let vite = Vite::start(&prepared.launch).await;
+    browser.open(page, vite.url.as_str()).await;
+    let expected = expected_tiles.map_or("null".to_owned(), |n| n.to_string());
+    let (component_js, text_js) = (
+        serde_json::to_string(component).unwrap(),
+        serde_json::to_string(text).unwrap(),
+    );
+    // Polled on every animation frame; the tiles of one version render in one commit, so
+    // `__studioRenderedAt` (set after the first loaded commit) is when they reached the screen
+    // as long as that first version is still the one shown.
+    let expr = format!(
+        "(() => {{
+          const data = document.documentElement.dataset;
+          if (!data.studioReady) return false;
+          const tiles = document.querySelectorAll('[data-studio-component] [data-studio-story]');
+          const expected = {expected};
+          const card = document.querySelector(`[data-studio-component=\"${{{component_js}}}\"]`);
+          const full = (expected === null || (tiles.length === expected && data.studioStories === String(expected)))
+            && !!card && card.innerText.includes({text_js});
+          if (!full && performance.now() < 15000) return false;
+          return {{ full, tiles: tiles.length, stories: Number(data.studioStories), cards: Number(data.studioReady),
+            version: data.studioVersion, at: window.__studioRenderedAt,
+            errors: document.querySelectorAll('[data-studio-error], [data-studio-broken-file]').length }};
+        }})()"
+    );
+    let seen = browser.wait_for(page, &expr, Duration::from_secs(30)).await;
+    let tiles = seen["tiles"].as_u64().unwrap();
+    if seen["full"] != true || seen["errors"] != 0 {
+        let body = browser.eval(page, "document.body.innerText").await;
+        panic!(
+            "{page}: {tiles} story tiles seen (expected {expected}), {} cards, {} errors, \"{text}\" in {component}?\npage text:\n{body}",
+            seen["cards"], seen["errors"]
+        );
+    }
+    assert_eq!(
+        seen["version"], "1",
+        "{page}: a later version replaced the first render; its time would not be first render"
+    );
+    let rendered_ms = seen["at"].as_f64().unwrap();
+    browser.close_page(page).await;
+    vite.stop().await;
+    FirstRender {
+        rendered: Duration::from_secs_f64((rendered_ms - started_ms).max(0.0) / 1000.0),
+        cards: seen["cards"].as_u64().unwrap(),
+        tiles,
+    }
+}
+
+async fn stories_first_render(renderer: &Renderer, browser: &mut Browser) {
+    let added = (STORY_COMPONENTS * STORIES_PER_COMPONENT) as u64;
+    let last = format!("Bench{}", STORY_COMPONENTS - 1);
+    let (mut stories, mut bare) = (Vec::new(), Vec::new());
+    let (mut story_tiles, mut bare_tiles, mut cards) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..STORIES_RUNS {
+        // The same repository without the new stories files first: its tiles are the sample's
+        // own stories, which the repository with them shows too.
+        let checkout = stories_checkout(false);
+        let prepared = support::prepare(renderer, &support::spec(checkout.path(), None)).await;
+        let baseline = time_first_render(
+            &prepared,
+            browser,
+            &format!("bare-{run}"),
+            None,
+            &last,
+            &format!("{last} bare"),
+        )
+        .await;
+        let checkout = stories_checkout(true);
+        let prepared = support::prepare(renderer, &support::spec(checkout.path(), None)).await;
+        let expected = baseline.tiles + added;
+        let with = time_first_render(
+            &prepared,
+            browser,
+            &format!("stories-{run}"),
+            Some(expected),
+            &last,
+            &format!("{last} Story{STORIES_PER_COMPONENT}"),
+        )
+        .await;
+        assert_eq!(
+            with.cards, baseline.cards,
+            "stories should become tiles of their components' cards, not cards of their own"
+        );
+        bare.push(baseline.rendered);
+        stories.push(with.rendered);
+        story_tiles.push(with.tiles);
+        bare_tiles.push(baseline.tiles);
+        cards.push(baseline.cards);
+    }
+    let (stories, bare) = (millis(&stories), millis(&bare));
+    report(
+        &format!("start → {added} stories rendered"),
+        "ms",
+        &stories,
+        "same repo without stories",
+        &bare,
+        "≤ 1000 ms",
+    );
+    println!(
+        "{:<40} p99 {:.1} ms (baseline) | story tiles seen {story_tiles:?} (without the stories files {bare_tiles:?}), component cards {cards:?}",
+        "",
+        percentile(&bare, 0.99),
     );
 }
 
