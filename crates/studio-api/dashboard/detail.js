@@ -208,20 +208,19 @@ async function confirmed() {
 /**
  * The preview is on the sandbox's own origin and needs its cookie: the iframe opens a fresh
  * one-time link. Stopping revokes the cookie, so a preview shown again after a stop needs a new
- * link. After a restart the cookie still holds, but a preview in a cross-site iframe does not
- * find its way back by itself: Vite's client waits for the restarted server with a ping from a
- * SharedWorker, which never gets through from an embedded frame (seen in Chromium), so the page
- * would wait forever. A fresh link reloads it once the renderer runs again.
+ * link. A restart keeps the cookie and the page: the renderer page reloads itself once the new
+ * renderer answers (studio-template/src/reconnect.ts), so nothing is done here.
  */
 function renderPreview(d, view, previous) {
   if (previous && previous.status !== view.status) d.previewFailed = false;
   if (view.status === 'running') {
-    if ((d.previewStale || !d.iframe) && !d.previewFailed) linkPreview(d);
+    if (!d.iframe && !d.previewFailed) linkPreview(d);
     return;
   }
-  d.previewStale = true;
   // The old page stays in view while the renderer comes back.
   if (view.status === 'restarting' && d.iframe) return;
+  // A link on its way is for a renderer that is gone.
+  d.previewStale = true;
   d.iframe = null;
   previewNote(`The preview is shown while the sandbox is running; it is ${view.status}.`);
 }
