@@ -22,7 +22,7 @@ use crate::cors::{self, AllowedOrigins};
 use crate::error::ApiError;
 use crate::front_door::{self, Door};
 use crate::state::{ApiConfig, AppState};
-use crate::{access_routes, file_routes, openapi, routes, ws};
+use crate::{access_routes, component_routes, file_routes, openapi, routes, ws};
 
 /// Builds the whole router: the API behind the front door.
 pub fn router(manager: Manager, config: &ApiConfig) -> Router {
@@ -42,6 +42,10 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         .route("/sandboxes/{id}/stop", post(routes::stop))
         .route("/sandboxes/{id}/start", post(routes::start))
         .route("/sandboxes/{id}/logs", get(routes::logs))
+        .route(
+            "/sandboxes/{id}/components",
+            get(component_routes::components),
+        )
         .route("/sandboxes/{id}/files", get(file_routes::list_files))
         .route("/sandboxes/{id}/files/{*path}", get(file_routes::read_file))
         .route("/sandboxes/{id}/ws", get(ws::upgrade))

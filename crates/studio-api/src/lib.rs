@@ -7,7 +7,7 @@
 //! are `studio_wire`'s types, shared with the CLI; `docs/api.md` documents them.
 //!
 //! Modules depend downwards only: [`app`] → [`openapi`] → handlers (`routes`, `ws`, `logs`,
-//! `access_routes`, `file_routes`) →
+//! `access_routes`, `file_routes`, `component_routes`) →
 //! [`state`], [`json`], [`error`], [`auth`]. `app` also puts `front_door` (routing by `Host`,
 //! the previews' reverse proxy) in front of every route; it depends on `preview_auth` and `state`;
 //! and `cors` (`--cors-origin`) around the API routes only.
@@ -15,6 +15,7 @@
 mod access_routes;
 pub mod app;
 pub mod auth;
+mod component_routes;
 mod convert;
 mod cors;
 mod dashboard;

@@ -11,7 +11,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response, Schema};
 
 use studio_wire as wire;
 
-use crate::{access_routes, file_routes, routes, ws};
+use crate::{access_routes, component_routes, file_routes, routes, ws};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use crate::{access_routes, file_routes, routes, ws};
         routes::healthz, routes::readyz, routes::metrics, ws::upgrade,
         access_routes::preview_link, access_routes::create_token, access_routes::list_tokens,
         access_routes::delete_token, file_routes::list_files, file_routes::read_file,
+        component_routes::components,
     ),
     components(schemas(
         wire::ErrorBody, wire::CreateSandboxRequest, wire::OneOrMany, wire::CreateSandboxResponse,
@@ -30,9 +31,11 @@ use crate::{access_routes, file_routes, routes, ws};
         wire::FinalizeResponse, wire::LogLineView, wire::LogsResponse, wire::LogRecord, wire::PreviewLinkRequest,
         wire::PreviewLinkResponse, wire::CreateTokenRequest, wire::TokenCreated, wire::TokenView,
         wire::TokenList, wire::FileKind, wire::FileEntry, wire::FileList, wire::FileContent,
+        wire::ComponentList, wire::ComponentView, wire::StoryView, wire::PropView, wire::RenderStateView,
+        wire::ComponentErrorView, wire::ManifestProblemView,
     )),
     modifiers(&BearerAuth, &QueryParams, &OptionalBodies, &SharedErrors),
-    tags((name = "sandboxes"), (name = "access"), (name = "files"), (name = "events"), (name = "service")),
+    tags((name = "sandboxes"), (name = "access"), (name = "files"), (name = "components"), (name = "events"), (name = "service")),
 )]
 pub struct ApiDoc;
 

@@ -7,6 +7,9 @@
 //!   timeout, so one bad client never holds anything up;
 //! * the server pings every [`PING_EVERY`]; a client that has not answered the previous ping by the
 //!   next one is disconnected;
+//! * a page's `component-state` reports go to the sandbox's actor, which keeps the latest state
+//!   per component and story and announces only changes; when the connection closes the actor
+//!   is told, so that states go back to `pending` once no reporting page is left;
 //! * messages from the client (`component-selected`) go to the manager, which persists and
 //!   relays them to every client of the sandbox, the sender included. Any message is activity.
 //!   A message over 64 KiB closes the connection with 1009 "message too big"; messages are
@@ -84,8 +87,13 @@ pub async fn upgrade(
         .on_upgrade(move |socket| pump(state, socket, subscription)))
 }
 
+/// Numbers the connections, so the actor can tell the pages that report component states apart.
+static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscription) {
     let id = subscription.sandbox().clone();
+    let connection = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut reported = false;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut answered_last_ping = true;
     let limits = state.ws;
@@ -127,6 +135,16 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
                     if is_selection(text.as_str()) {
                         if let Some(now) = selections.offer(tokio::time::Instant::now(), text.as_str().to_owned()) {
                             in_flight.offer(&state.manager, &id, now);
+                        }
+                        continue;
+                    }
+                    if is_kind(text.as_str(), "component-state") {
+                        reported = true;
+                        let outcome = state.manager.report_components(&id, connection, text.as_str()).await;
+                        if let Err(e) = outcome
+                            && !send_error(&mut socket, ApiError::from(e)).await
+                        {
+                            break None;
                         }
                         continue;
                     }
@@ -174,6 +192,9 @@ async fn pump(state: AppState, mut socket: WebSocket, mut subscription: Subscrip
     // The selections on their way are stored, and then the one the coalescer still holds, the
     // client's latest: rather than lost. The client is gone, so a refusal has no one to be told to.
     in_flight.finish(&state.manager, &id).await;
+    if reported {
+        state.manager.connection_closed(&id, connection).await;
+    }
     if let Some(text) = selections.take()
         && let Err(e) = state.manager.client_message(&id, &text).await
     {
@@ -259,13 +280,17 @@ fn rate_limited(limits: &WsLimits) -> ApiError {
 /// Whether a message is a `component-selected` selection (coalesced before it is stored). A
 /// message that is not JSON is not one; the manager answers it.
 fn is_selection(text: &str) -> bool {
+    is_kind(text, "component-selected")
+}
+
+/// Whether a message is JSON with this `type`.
+fn is_kind(text: &str, wanted: &str) -> bool {
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(borrow, rename = "type")]
         kind: Option<std::borrow::Cow<'a, str>>,
     }
-    serde_json::from_str::<Kind<'_>>(text)
-        .is_ok_and(|k| k.kind.as_deref() == Some("component-selected"))
+    serde_json::from_str::<Kind<'_>>(text).is_ok_and(|k| k.kind.as_deref() == Some(wanted))
 }
 
 /// Sends one frame; false if the client is gone or not reading.

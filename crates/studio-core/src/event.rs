@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The event types of API.md, plus `expiring` (the inactivity warning).
+/// The event types of docs/api.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
@@ -16,16 +16,22 @@ pub enum EventKind {
     Commit,
     ComponentSelected,
     Expiring,
+    /// A component (or one of its stories) rendered on an open page, after it had not.
+    ComponentRendered,
+    /// A component (or one of its stories) failed to render or to build, or failed differently.
+    ComponentError,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 8] = [
         Self::Status,
         Self::Error,
         Self::Reload,
         Self::Commit,
         Self::ComponentSelected,
         Self::Expiring,
+        Self::ComponentRendered,
+        Self::ComponentError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +42,8 @@ impl EventKind {
             Self::Commit => "commit",
             Self::ComponentSelected => "component-selected",
             Self::Expiring => "expiring",
+            Self::ComponentRendered => "component-rendered",
+            Self::ComponentError => "component-error",
         }
     }
 }

@@ -6,10 +6,12 @@
 
 pub mod bytes;
 pub mod commit;
+pub mod component;
 pub mod config;
 pub mod defaults;
 pub mod event;
 pub mod id;
+pub mod manifest;
 pub mod secret;
 pub mod status;
 

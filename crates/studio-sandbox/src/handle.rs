@@ -39,6 +39,18 @@ pub(crate) enum Command {
         component: String,
         reply: Reply<()>,
     },
+    /// A page's `component-state` batch from WebSocket connection `reporter`: the actor keeps
+    /// the latest state per component and story and announces the ones that changed.
+    ReportComponents {
+        reporter: u64,
+        reports: Vec<studio_core::component::ComponentReport>,
+        reply: Reply<()>,
+    },
+    /// WebSocket connection `reporter` closed: when no reporting page is left, every state is
+    /// `pending` again.
+    ReporterGone(u64),
+    /// The states the pages reported, for the component manifest.
+    ComponentStates(Reply<studio_core::component::ComponentStates>),
     /// A WebSocket message or similar: resets the inactivity clock.
     Activity,
     /// The server is stopping cleanly: stop the renderer, keep the status so the next start
@@ -53,13 +65,16 @@ impl Command {
             Command::Execute(_, r) => drop(r.send(Err(error))),
             Command::Rollback(_, r) => drop(r.send(Err(error))),
             Command::Finalize { reply, .. } => drop(reply.send(Err(error))),
-            Command::SelectComponent { reply, .. } => drop(reply.send(Err(error))),
+            Command::SelectComponent { reply, .. } | Command::ReportComponents { reply, .. } => {
+                drop(reply.send(Err(error)))
+            }
+            Command::ComponentStates(r) => drop(r.send(Err(error))),
             Command::Restart(r)
             | Command::Stop(r)
             | Command::Start(r)
             | Command::Delete(r)
             | Command::Shutdown(r) => drop(r.send(Err(error))),
-            Command::Activity => {}
+            Command::Activity | Command::ReporterGone(_) => {}
         }
     }
 }
@@ -88,6 +103,12 @@ impl SandboxHandle {
             .await
             .map_err(|_| ManagerError::actor_gone())?;
         answer.await.map_err(|_| ManagerError::actor_gone())?
+    }
+
+    /// Sends a command that has no reply and must not be dropped (waits for room in the
+    /// mailbox); false if the actor is gone.
+    pub(crate) async fn send(&self, command: Command) -> bool {
+        self.tx.send(command).await.is_ok()
     }
 
     /// Fire-and-forget: if the mailbox is full, the sandbox is busy, which is activity enough.

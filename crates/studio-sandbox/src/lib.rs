@@ -27,6 +27,7 @@ mod access;
 mod actor;
 mod announce;
 mod collect;
+mod components;
 mod config;
 mod density;
 mod error;

@@ -410,7 +410,9 @@ impl Manager {
             "ping" | "activity" => Ok(()),
             other => Err(ManagerError::invalid(
                 "unknown_message_type",
-                format!("unknown message type {other:?}; clients may send component-selected"),
+                format!(
+                    "unknown message type {other:?}; clients may send component-selected (and pages component-state)"
+                ),
             )),
         }
     }

@@ -11,11 +11,13 @@
 //! * [`access`]: preview links and scoped tokens;
 //! * [`edit`]: execute, rollback and finalize bodies;
 //! * [`files`]: listing and reading a sandbox's files;
+//! * [`components`]: the component manifest;
 //! * [`logs`]: renderer output, whole or streamed;
 //! * [`event`]: WebSocket messages;
 //! * [`error`]: the `{"error", "code"}` body of every failure.
 
 pub mod access;
+pub mod components;
 pub mod edit;
 pub mod error;
 pub mod event;
@@ -25,6 +27,10 @@ pub mod sandbox;
 
 pub use access::{
     CreateTokenRequest, PreviewLinkRequest, PreviewLinkResponse, TokenCreated, TokenList, TokenView,
+};
+pub use components::{
+    ComponentErrorView, ComponentList, ComponentView, ManifestProblemView, PropView,
+    RenderStateView, StoryView,
 };
 pub use edit::{
     ExecuteCommand, ExecuteRequest, ExecuteResponse, FinalizeRequest, FinalizeResponse,

@@ -11,8 +11,9 @@
 //!
 //! Where the rest lives: the mailbox loop in `run`, the reactions between commands (activity,
 //! inactivity alarms, renderer changes) in `monitor`, status records and teardown in
-//! `lifecycle`, the commands' work in `ops`, bringing a sandbox up in `setup`.
+//! `lifecycle`, the commands' work in `ops`, the pages' component states in `components`, bringing a sandbox up in `setup`.
 
+mod components;
 mod lifecycle;
 mod monitor;
 mod ops;
@@ -56,6 +57,8 @@ pub(crate) struct Actor {
     /// When the sandbox is warned about, and torn down for, inactivity.
     clock: InactivityClock,
     announce: Announcer,
+    /// What open pages report about each component (`component-state`), and which pages do.
+    pages: components::PageReports,
     /// This sandbox's place under `--max-sandboxes`, released when the actor ends.
     _slot: crate::slots::Slot,
 }

@@ -177,6 +177,17 @@ impl Actor {
                     .await;
                 let _ = reply.send(result);
             }
+            Command::ReportComponents {
+                reporter,
+                reports,
+                reply,
+            } => {
+                let _ = reply.send(self.report_components(reporter, reports).await);
+            }
+            Command::ReporterGone(reporter) => self.reporter_gone(reporter),
+            Command::ComponentStates(reply) => {
+                let _ = reply.send(Ok(self.pages.states().clone()));
+            }
             Command::Activity => self.on_activity().await,
             Command::Shutdown(reply) => {
                 self.unit.shutdown().await;

@@ -89,6 +89,7 @@ pub(crate) async fn setup(
         unit_restarts_seen: 0,
         oom_told: None,
         announce,
+        pages: Default::default(),
         _slot: slot,
     };
     // The idle period starts now, in the store too: the deadline after a server restart is
@@ -383,6 +384,7 @@ async fn recover_one(
         unit_restarts_seen: 0,
         oom_told: None,
         announce,
+        pages: Default::default(),
         _slot: shared.slots.claim_anyway(),
     };
     actor.save_runtime().await?;
