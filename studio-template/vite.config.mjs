@@ -14,7 +14,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { depsSeed } from "./deps-seed.mjs";
+import { studioDiagnose } from "./diagnose.mjs";
 import { lateWrites } from "./late-writes.mjs";
+import { studioManifest } from "./manifest.mjs";
 
 const readJson = (name) => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8"));
 const settings = readJson("./settings.json");
@@ -183,5 +185,12 @@ export default {
     entries: [pagePath.slice(1)],
     include: ["react", "react/jsx-dev-runtime", "react-dom/client"],
   },
-  plugins: [studioPage(), depsSeed(settings.cacheDir), lateWrites(), storybookTestShim(settings.root)],
+  plugins: [
+    studioPage(),
+    depsSeed(settings.cacheDir),
+    lateWrites(),
+    storybookTestShim(settings.root),
+    studioManifest(settings),
+    studioDiagnose(settings),
+  ],
 };

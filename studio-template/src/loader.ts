@@ -1,6 +1,8 @@
 // Turns each published snapshot into what the page shows: setup modules run (in order, before any
-// component), then the wrapper, Storybook's preview and every component and stories file are
-// imported in parallel; the stories are evaluated (loaders run) and given to their components.
+// component), then the wrapper, Storybook's preview (and `@storybook/react`, when the repository
+// depends on it) and every component and stories file are imported in parallel; the stories are
+// composed by Storybook's `composeStories`, else evaluated by Studio's own evaluator (loaders run
+// either way), and given to their components.
 //
 // Loading starts as soon as `generated.js` publishes, not when React mounts, and a newer snapshot
 // supersedes an older one still loading (hot updates can arrive in bursts).
@@ -8,6 +10,7 @@
 import type { ComponentType, ReactNode } from "react";
 import { attachStories, discover, isComponentLike, type BrokenFile, type ComponentEntry } from "./discover.ts";
 import { subscribe, type Snapshot } from "./registry.ts";
+import { applyProjectAnnotations, composedStoriesOf, isPortableStories, type PortableStories } from "./portable.ts";
 import { previewAnnotations, storiesOf } from "./stories.ts";
 
 export type Wrapper = ComponentType<{ children?: ReactNode }>;
@@ -46,6 +49,34 @@ async function loadPreview(snapshot: Snapshot, problems: Loaded["problems"]): Pr
   }
 }
 
+/** The repository's `@storybook/react`, if it has one and the page has stories to compose. If it
+ * fails to load, the evaluator renders the stories and the reason shows at the top of the page. */
+async function loadPortable(snapshot: Snapshot, problems: Loaded["problems"]): Promise<PortableStories | null> {
+  if (!snapshot.portable || Object.keys(snapshot.stories).length === 0) return null;
+  try {
+    const api = await snapshot.portable();
+    if (isPortableStories(api)) return api;
+    throw new Error("it exports no composeStories/setProjectAnnotations (Storybook 7 and later do)");
+  } catch (error) {
+    problems.push({ title: PORTABLE_UNUSED, error });
+    return null;
+  }
+}
+
+const PORTABLE_UNUSED = "Storybook's composeStories (@storybook/react) is not used: Studio's evaluator renders the stories";
+
+/** `api` with the preview module as its project annotations, or null if Storybook rejects them. */
+function withPreview(api: PortableStories | null, previewModule: Record<string, unknown> | null, problems: Loaded["problems"]): PortableStories | null {
+  if (!api) return null;
+  try {
+    applyProjectAnnotations(api, previewModule);
+    return api;
+  } catch (error) {
+    problems.push({ title: PORTABLE_UNUSED, error });
+    return null;
+  }
+}
+
 const preloaded = new Set<string>();
 
 /** Lets the browser fetch the wrapper and component files while the setup modules load (the
@@ -75,15 +106,17 @@ async function load(snapshot: Snapshot, version: number): Promise<Loaded> {
       problems.push({ title: `Setup module ${path} failed`, error });
     }
   }
-  const [Wrapper, previewModule, discovered] = await Promise.all([
+  const [Wrapper, previewModule, discovered, loadedPortable] = await Promise.all([
     loadWrapper(snapshot, problems),
     loadPreview(snapshot, problems),
     discover(snapshot.components, snapshot.stories),
+    loadPortable(snapshot, problems),
   ]);
   const preview = previewAnnotations(previewModule);
+  const portable = withPreview(loadedPortable, previewModule, problems);
   const storyFiles = await Promise.all(
     discovered.storyModules.map(({ file, module }) =>
-      storiesOf(file, module, preview).catch((error: unknown) => {
+      (portable ? composedStoriesOf(file, module, portable) : storiesOf(file, module, preview)).catch((error: unknown) => {
         discovered.broken.push({ file, error });
         return null;
       }),

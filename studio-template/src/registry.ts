@@ -21,6 +21,9 @@ export interface Snapshot {
   stories: Record<string, Loader>;
   /** Storybook's `.storybook/preview.*` when the repository has one. */
   preview: { path: string; load: Loader } | null;
+  /** Imports the repository's `@storybook/react` (Storybook's `composeStories`) when its
+   * `package.json` declares it and it is installed; else null and Studio's evaluator renders. */
+  portable: Loader | null;
 }
 
 type Listener = (snapshot: Snapshot) => void;

@@ -1,5 +1,7 @@
 // Storybook stories without Storybook: a small evaluator of Component Story Format files (CSF 3
-// object stories and CSF 2 function stories).
+// object stories and CSF 2 function stories). A repository that depends on `@storybook/react` gets
+// Storybook's own `composeStories` instead (`portable.ts`), with the same result shape; this
+// evaluator is the fallback, and reads no Storybook package.
 //
 // A stories file with a default export (its meta) becomes one story per story export, in
 // `__namedExportsOrder` when the file has one (Storybook's own compiler adds it), else in the
@@ -8,7 +10,8 @@
 // `<meta.component {...args} />`; decorators apply story → meta → preview (the first is the
 // innermost); loaders run before it renders (`context.loaded`); `parameters` are merged shallowly.
 // `includeStories` / `excludeStories` (names or a RegExp) and the `!dev` tag leave stories out;
-// `play` functions are never run.
+// `play` functions are never run. Left to composeStories: globals, `beforeEach`, Storybook's hooks
+// (`storybook/preview-api`), CSF factories.
 
 import { createElement, type ReactNode } from "react";
 
@@ -105,7 +108,7 @@ function isStoryExport(name: string, meta: Annotations): boolean {
 const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** A CSF 2 story is its render function, with annotations as properties (and the old `story`). */
-function annotationsOf(value: unknown): Annotations | null {
+export function annotationsOf(value: unknown): Annotations | null {
   if (typeof value === "function") {
     const fn = value as RenderFn & Annotations & { story?: Annotations };
     return { ...fn.story, ...fn, render: fn, name: fn.storyName ?? fn.story?.name };
@@ -161,10 +164,15 @@ export function previewAnnotations(module: Dict | null): Annotations {
 }
 
 /** `src/Button/Button.stories.tsx` → `Button`. */
-function nameOfStoriesFile(file: string, meta: Annotations): string {
+export function nameOfStoriesFile(file: string, meta: { title?: unknown }): string {
   const titled = typeof meta.title === "string" ? meta.title.split("/").at(-1)?.trim() : "";
   if (titled) return titled;
   return (file.split("/").at(-1) ?? file).replace(/\.stories\.[^.]+$/, "");
+}
+
+/** Storybook's name of a story: its `name` (`storyName` in CSF 2), else its export name in start case. */
+export function storyTitle(story: Annotations, exportName: string): string {
+  return story.name ?? story.storyName ?? startCase(exportName);
 }
 
 /** The stories of one stories file, loaders run; `null` without a default export (no meta). */
@@ -182,7 +190,7 @@ export async function storiesOf(file: string, module: Dict, preview: Annotations
         if (!story) return null;
         const levels = [preview, metaAnnotations, story];
         if (!inDev(levels.map((level) => level.tags))) return null;
-        const title = story.name ?? story.storyName ?? startCase(exportName);
+        const title = storyTitle(story, exportName);
         const args = Object.assign({}, ...levels.map((level) => level.args));
         const context: StoryContext = {
           id: `${file}#${exportName}`,

@@ -1,10 +1,14 @@
 //! Generating `<checkout>/.studio/` from the template.
 //!
-//! The template's files are copied as they are. Three files are written per sandbox:
+//! The template's files are copied as they are. Four files are written per sandbox:
 //! `settings.json` (plain data the Vite config reads: absolute root, allowed host, cache dir; a change
 //! needs a restart), `warmup.json` (files to pre-transform at start) and `src/generated.js` (what must be code, because Vite analyses it statically: the
 //! `import.meta.glob` of the component globs and of the stories files in their directories, and
-//! the imports of the setup modules, the wrapper and Storybook's `.storybook/preview.*`).
+//! the imports of the setup modules, the wrapper and Storybook's `.storybook/preview.*`; and
+//! `portable`, the import of the repository's own `@storybook/react` when it has one, whose
+//! `composeStories` then renders the stories instead of the template's evaluator).
+//! `components.json` gives the same globs and preview as plain data to the component manifest
+//! (`manifest.mjs`, `GET /__studio/components`), which reads it on every request.
 //! Every file is written only if its content changed, so regenerating under a running renderer
 //! causes no reload, and a changed glob reaches the page as a hot update of `generated.js`.
 
@@ -16,7 +20,7 @@ use studio_core::SandboxId;
 use url::Url;
 
 use crate::error::RendererError;
-use crate::fs_util::write_if_changed;
+use crate::fs_util::{MANIFEST_CAP, read_repository_file, write_if_changed};
 use crate::settings::{EXCLUDED_PATTERNS, RendererSettings, preview_file};
 
 /// Template entries that are not part of the generated app.
@@ -68,15 +72,30 @@ pub(crate) fn generate_app(inputs: &AppInputs<'_>) -> Result<bool, RendererError
     // component file (reached only through dynamic imports, which warm-up would not follow).
     // Read at start only; an outdated list costs a little speed, never correctness, so unlike
     // settings.json a change here needs no restart.
-    let warmup: Vec<String> = std::iter::once(format!("{}/src/main.tsx", crate::STUDIO_DIR))
-        .chain(inputs.settings.components.iter().cloned())
+    let component_globs: Vec<String> = inputs
+        .settings
+        .components
+        .iter()
+        .cloned()
         .chain(EXCLUDED_PATTERNS.iter().map(|p| format!("!{p}")))
         .collect();
+    let warmup: Vec<String> = std::iter::once(format!("{}/src/main.tsx", crate::STUDIO_DIR))
+        .chain(component_globs.iter().cloned())
+        .collect();
     write_if_changed(&studio.join("warmup.json"), &to_json(&json!(warmup))?)?;
+    let preview = preview_file(inputs.checkout);
     write_if_changed(
         &studio.join("src/generated.js"),
-        generated_module(inputs, preview_file(inputs.checkout)).as_bytes(),
+        generated_module(inputs, preview).as_bytes(),
     )?;
+    // The page's globs as data for the manifest, which matches them itself (it is no module Vite
+    // analyses); repository-relative, exclusions as `!` globs.
+    let manifest_inputs = json!({
+        "components": component_globs,
+        "stories": inputs.settings.story_globs(),
+        "preview": preview,
+    });
+    write_if_changed(&studio.join("components.json"), &to_json(&manifest_inputs)?)?;
     Ok(settings_changed)
 }
 
@@ -117,8 +136,40 @@ fn glob_list(globs: &[String], extra: &[&str]) -> String {
         .join(", ")
 }
 
+/// The package of Storybook's portable-stories API (`composeStories`) for React.
+const PORTABLE_STORIES_PACKAGE: &str = "@storybook/react";
+
+/// Whether the repository renders its stories with its own Storybook: its `package.json` declares
+/// `@storybook/react` (a package merely hoisted there by another one is not the repository's
+/// choice) and it is installed. Its dependencies are linked before the app is generated, so an
+/// absent package here is one the install did not provide, and the page must not import it.
+fn uses_portable_stories(checkout: &Path) -> bool {
+    let declared = read_repository_file(&checkout.join("package.json"), MANIFEST_CAP)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|manifest| {
+            ["dependencies", "devDependencies"]
+                .iter()
+                .any(|field| manifest[field].get(PORTABLE_STORIES_PACKAGE).is_some())
+        });
+    declared
+        && checkout
+            .join("node_modules")
+            .join(PORTABLE_STORIES_PACKAGE)
+            .join("package.json")
+            .is_file()
+}
+
 fn generated_module(inputs: &AppInputs<'_>, preview: Option<&str>) -> String {
     let settings = inputs.settings;
+    // A bare specifier: Vite resolves it from `.studio/src/` upwards, i.e. in the checkout's own
+    // `node_modules` (the template's store holds nothing of Storybook).
+    let portable = if uses_portable_stories(inputs.checkout) {
+        format!("() => import({})", js_string(PORTABLE_STORIES_PACKAGE))
+    } else {
+        "null".to_owned()
+    };
     let setup: String = settings
         .setup
         .iter()
@@ -159,6 +210,7 @@ fn generated_module(inputs: &AppInputs<'_>, preview: Option<&str>) -> String {
          \x20 components: import.meta.glob([{globs}]),\n\
          \x20 stories: import.meta.glob([{story_globs}]),\n\
          \x20 preview: {preview},\n\
+         \x20 portable: {portable},\n\
          }});\n\
          \n\
          // A changed component, stories file, wrapper, preview or setup module re-runs this module\n\
@@ -257,6 +309,52 @@ mod tests {
             "{module}"
         );
         assert!(generated_module(&inputs, None).contains("preview: null"));
+        assert!(module.contains("portable: null"), "{module}");
+    }
+
+    #[test]
+    fn portable_stories_only_when_declared_and_installed() {
+        let checkout = tempfile::tempdir().unwrap();
+        let package = checkout.path().join("node_modules/@storybook/react");
+        let write_manifest = |field: &str| {
+            let manifest = format!(r#"{{"{field}": {{"@storybook/react": "10.6.9"}}}}"#);
+            fs::write(checkout.path().join("package.json"), manifest).unwrap();
+        };
+        write_manifest("devDependencies");
+        assert!(
+            !uses_portable_stories(checkout.path()),
+            "declared, not installed"
+        );
+        fs::create_dir_all(&package).unwrap();
+        fs::write(package.join("package.json"), "{}").unwrap();
+        assert!(uses_portable_stories(checkout.path()));
+        write_manifest("dependencies");
+        assert!(uses_portable_stories(checkout.path()));
+        // Installed only as another package's dependency: not the repository's Storybook.
+        write_manifest("peerDependencies");
+        assert!(!uses_portable_stories(checkout.path()));
+        write_manifest("devDependencies");
+
+        let settings = RendererSettings {
+            components: vec!["src/**/*.tsx".into()],
+            setup: vec![],
+            wrapper: None,
+        };
+        let id = SandboxId::from_random([7; 8]);
+        let inputs = AppInputs {
+            checkout: checkout.path(),
+            template_dir: Path::new("/t"),
+            template_node_modules: Path::new("/t/node_modules"),
+            settings: &settings,
+            sandbox_id: &id,
+            socket_url: None,
+            preview_host: "sb-0101010101010101.localhost",
+        };
+        let module = generated_module(&inputs, None);
+        assert!(
+            module.contains(r#"portable: () => import("@storybook/react"),"#),
+            "{module}"
+        );
     }
 
     #[test]
