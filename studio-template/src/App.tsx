@@ -1,21 +1,22 @@
-import { useEffect, useRef, useState, useSyncExternalStore, type ComponentType, type ReactNode } from "react";
-import { useBuildError } from "./buildError.ts";
-import { ErrorBoundary, ErrorPanel } from "./ErrorBoundary.tsx";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useBuildErrors } from "./buildError.ts";
+import { BrokenFileCard, ComponentCard, type TileContext } from "./Cards.tsx";
+import { ErrorPanel } from "./ErrorBoundary.tsx";
+import { useLastGood } from "./lastGood.ts";
 import { getLoaded, subscribeLoaded } from "./loader.ts";
+import { attachSink, resendStates } from "./report.ts";
 import { connectStudioSocket, type StudioSocket } from "./socket.ts";
-import type { Story } from "./stories.ts";
+import { useStaleFailures } from "./tileState.ts";
 
-/** One story, decorators included; a failed loader fails it inside its own tile. */
-function StoryView({ story }: { story: Story }) {
-  if (story.error) throw story.error;
-  return <>{story.show()}</>;
-}
+const NOTHING_STALE = new Map<string, never>();
 
 export function App() {
   const loaded = useSyncExternalStore(subscribeLoaded, getLoaded);
   const [selected, setSelected] = useState<string | null>(null);
   const socket = useRef<StudioSocket | null>(null);
-  const buildError = useBuildError();
+  const buildErrors = useBuildErrors();
+  const shown = useLastGood(loaded);
+  const staleFailures = useStaleFailures(shown?.stale ?? NOTHING_STALE);
   const query = new URLSearchParams(location.search);
   const only = query.get("component");
   const onlyStory = query.get("story");
@@ -27,19 +28,24 @@ export function App() {
     const connection = connectStudioSocket(socketUrl, sandboxId, {
       onSelect: setSelected,
       onReload: () => location.reload(),
+      onOpen: resendStates,
     });
     socket.current = connection;
-    return () => connection.close();
+    attachSink(connection);
+    return () => {
+      attachSink(null);
+      connection.close();
+    };
   }, [socketUrl, sandboxId]);
 
-  const visible = loaded
-    ? loaded.components.filter(
+  const visible = shown
+    ? shown.components.filter(
         (entry) =>
           (!only || entry.name === only) &&
           (!onlyStory || entry.stories?.some((story) => story.exportName === onlyStory)),
       )
     : [];
-  const broken = loaded && !only && !onlyStory ? loaded.broken : [];
+  const broken = shown && !only && !onlyStory ? shown.broken : [];
   const storiesShown = visible.reduce(
     (count, entry) => count + (entry.stories?.filter((story) => !onlyStory || story.exportName === onlyStory).length ?? 0),
     0,
@@ -62,6 +68,11 @@ export function App() {
 
   if (!loaded) return <p className="studio-loading">Loading components…</p>;
   const { Wrapper, version } = loaded;
+  const context: TileContext = {
+    version,
+    failures: [...buildErrors, ...staleFailures],
+    wrap: (content) => (Wrapper ? <Wrapper>{content}</Wrapper> : content),
+  };
   return (
     <main className="studio-page">
       <header className="studio-page__header">
@@ -73,7 +84,9 @@ export function App() {
           {onlyStory ? ` with the story ${onlyStory}` : ""}
         </span>
       </header>
-      {buildError && <ErrorPanel error={buildError} title="Build error (the page shows the last good version)" />}
+      {buildErrors.map((error) => (
+        <ErrorPanel key={error.file ?? ""} error={error.text} title="Build error (the page shows the last good version)" />
+      ))}
       {loaded.problems.map((problem) => (
         <ErrorPanel key={problem.title} error={problem.error} title={problem.title} />
       ))}
@@ -86,51 +99,18 @@ export function App() {
       {!only && !onlyStory && visible.length === 0 && broken.length === 0 && (
         <p className="studio-empty">No components match this sandbox's component globs.</p>
       )}
-      {visible.map((entry) => {
-        const wrap = (content: ReactNode) => (Wrapper ? <Wrapper>{content}</Wrapper> : content);
-        const Component = entry.component as ComponentType;
-        // A component with stories shows them, one tile each; without, it renders bare.
-        const stage = entry.stories ? (
-          entry.stories
-            .filter((story) => !onlyStory || story.exportName === onlyStory)
-            .map((story) => (
-              <div key={story.id} className="studio-story" data-studio-story={story.exportName} data-studio-story-title={story.title}>
-                <div className="studio-story__label">
-                  {entry.name} · {story.title}
-                </div>
-                <div className="studio-card__stage">
-                  <ErrorBoundary key={version}>{wrap(<StoryView story={story} />)}</ErrorBoundary>
-                </div>
-              </div>
-            ))
-        ) : (
-          <div className="studio-card__stage">
-            <ErrorBoundary key={version}>{wrap(<Component />)}</ErrorBoundary>
-          </div>
-        );
-        return (
-          <section
-            key={entry.id}
-            className={entry.name === selected ? "studio-card studio-card--selected" : "studio-card"}
-            data-studio-component={entry.name}
-            data-studio-file={entry.file}
-            data-studio-selected={entry.name === selected ? "" : undefined}
-          >
-            <header className="studio-card__label" onClick={() => socket.current?.select(entry.name)}>
-              <span className="studio-card__name">{entry.name}</span>
-              <span className="studio-card__file">{entry.file}</span>
-            </header>
-            {stage}
-          </section>
-        );
-      })}
+      {visible.map((entry) => (
+        <ComponentCard
+          key={entry.id}
+          entry={entry}
+          context={context}
+          onlyStory={onlyStory}
+          selected={entry.name === selected}
+          onSelect={() => socket.current?.select(entry.name)}
+        />
+      ))}
       {broken.map((file) => (
-        <section key={file.file} className="studio-card studio-card--broken" data-studio-broken-file={file.file}>
-          <header className="studio-card__label">
-            <span className="studio-card__name">{file.file}</span>
-          </header>
-          <ErrorPanel error={file.error} title="This file failed to load" />
-        </section>
+        <BrokenFileCard key={file.file} broken={file} />
       ))}
     </main>
   );

@@ -1,4 +1,4 @@
-import { Component, type ReactNode } from "react";
+import { Component, useEffect, type ReactNode } from "react";
 
 export function describeError(error: unknown): { message: string; stack: string } {
   if (error instanceof Error) {
@@ -21,11 +21,23 @@ export function ErrorPanel({ error, title }: { error: unknown; title: string }) 
 
 interface Props {
   children: ReactNode;
+  /** Called once the children committed without throwing (not again until remounted). */
+  onRendered?: () => void;
+  /** Called with what the children threw. */
+  onError?: (error: unknown) => void;
 }
 
 interface State {
   error: unknown;
   failed: boolean;
+}
+
+/** Rendered after the children inside the same boundary: if any of them throws, React discards
+ * the whole attempt and this effect never runs, so it means "the content is on screen". */
+function Committed({ onCommit }: { onCommit?: () => void }) {
+  // Once per mount: the boundary is remounted (new key) for every new version of the content.
+  useEffect(() => onCommit?.(), []);
+  return null;
 }
 
 /** Keeps a component's render error inside its own card. The parent gives it a new `key` whenever
@@ -37,8 +49,17 @@ export class ErrorBoundary extends Component<Props, State> {
     return { error, failed: true };
   }
 
+  componentDidCatch(error: unknown): void {
+    this.props.onError?.(error);
+  }
+
   render() {
     if (this.state.failed) return <ErrorPanel error={this.state.error} title="This component failed to render" />;
-    return this.props.children;
+    return (
+      <>
+        {this.props.children}
+        <Committed onCommit={this.props.onRendered} />
+      </>
+    );
   }
 }

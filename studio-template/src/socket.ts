@@ -3,15 +3,22 @@
 // Messages are `{"type", "payload", "seq"}`. `seq` grows by one per sandbox; the last one seen is
 // kept in sessionStorage so that a reconnect (`?since=<seq>`), or the page load that follows a
 // `reload` event, neither misses events nor replays them (a replayed `reload` would loop forever).
+// The page sends `component-selected` and `component-state` (see report.ts) without a `seq`.
+
+import type { ComponentState } from "./report.ts";
 
 export interface SocketHandlers {
   onSelect(component: string): void;
   onReload(): void;
+  /** The socket (re)opened: Studio may have missed anything sent before. */
+  onOpen?(): void;
 }
 
 export interface StudioSocket {
   /** Tells Studio (and through it every other client) that the designer picked a component. */
   select(component: string): void;
+  /** Sends tile states to Studio; dropped while the socket is not open (`onOpen` follows). */
+  report(states: ComponentState[]): void;
   close(): void;
 }
 
@@ -61,6 +68,7 @@ export function connectStudioSocket(url: string, sandboxId: string | null, handl
     ws.onopen = () => {
       backoff = MIN_BACKOFF_MS;
       root.dataset.studioSocket = "open";
+      handlers.onOpen?.();
     };
     ws.onmessage = (message) => {
       let event: { type?: unknown; payload?: Record<string, unknown>; seq?: unknown };
@@ -95,6 +103,12 @@ export function connectStudioSocket(url: string, sandboxId: string | null, handl
     select(component) {
       if (socket?.readyState === WebSocket.OPEN) {
         socket.send(JSON.stringify({ type: "component-selected", payload: { component } }));
+      }
+    },
+    report(states) {
+      if (socket?.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "component-state", payload: { states } }));
+        window.__studioReportsSent = (window.__studioReportsSent ?? 0) + states.length;
       }
     },
     close() {

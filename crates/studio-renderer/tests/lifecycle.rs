@@ -182,11 +182,17 @@ async fn socket_events_select_reload_and_survive_a_studio_restart() {
             "document.querySelector('[data-studio-component=Badge] header').click()",
         )
         .await;
-    let sent = tokio::time::timeout(WAIT, conn.from_page.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    let sent: Value = serde_json::from_str(&sent).unwrap();
+    // The page also reports its tiles' states (`component-state`, see report.rs): skipped here.
+    let sent = loop {
+        let sent = tokio::time::timeout(WAIT, conn.from_page.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let sent: Value = serde_json::from_str(&sent).unwrap();
+        if sent["type"] != "component-state" {
+            break sent;
+        }
+    };
     assert_eq!(
         sent,
         json!({"type": "component-selected", "payload": {"component": "Badge"}})
