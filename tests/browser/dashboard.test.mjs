@@ -330,6 +330,10 @@ test('Rollback from the timeline sends the reload event and the preview shows th
     socket.close();
   }
   await page.locator('#activity li[data-type="reload"]').waitFor();
+  // The embedded preview reports its tiles: their states are events of the sandbox too.
+  const rendered = page.locator('#activity li[data-type="component-rendered"] .event-text');
+  await rendered.first().waitFor({ timeout: STATUS_MS });
+  assert.ok((await rendered.allTextContents()).some((text) => text.startsWith('Button · ')), 'a story tile of Button rendered');
   await preview().getByText(firstText).waitFor({ timeout: STATUS_MS });
   assert.equal(await preview().getByText(secondText).count(), 0, 'the rolled-back text is gone');
   // The branch is back at the first commit: it is the current one, the second is off the timeline.

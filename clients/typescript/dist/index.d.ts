@@ -33,6 +33,10 @@ export type TokenCreated = Schemas['TokenCreated'];
 export type FileEntry = Schemas['FileEntry'];
 /** A file's text with its git blob id (`hash`), the `expected_hash` of a later `execute`. */
 export type FileContent = Schemas['FileContent'];
+/** One component of {@link StudioClient.components}: file, export, stories with args, props, state. */
+export type ComponentInfo = Schemas['ComponentView'];
+/** `pending` (no open page reported it), `rendered` or `error`. */
+export type RenderState = Schemas['RenderStateView'];
 export interface StudioClientOptions {
     /** Where Studio is, e.g. `http://127.0.0.1:7700`; `""` means this page's origin (browsers). */
     baseUrl: string;
@@ -93,6 +97,12 @@ export declare class StudioClient {
     listFiles(id: string, path?: string): Promise<FileEntry[]>;
     /** `GET …/files/{path}`: a file's text, size and git blob id (`hash`). */
     readFile(id: string, path: string): Promise<FileContent>;
+    /**
+     * `GET …/components`: the components as the preview shows them, each with its file, export,
+     * stories (and their args), props, and what the open pages last said of it (`state`, `error`
+     * with file and line). Fails with StudioError 409 `renderer_not_running` when stopped.
+     */
+    components(id: string): Promise<ComponentInfo[]>;
     rollback(id: string, target: {
         commit_hash: string;
     } | {

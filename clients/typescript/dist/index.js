@@ -77,6 +77,15 @@ export class StudioClient {
         const segments = path.split('/').map(encodeURIComponent).join('/');
         return this.#json('GET', `${sandboxPath(id)}/files/${segments}`);
     }
+    /**
+     * `GET …/components`: the components as the preview shows them, each with its file, export,
+     * stories (and their args), props, and what the open pages last said of it (`state`, `error`
+     * with file and line). Fails with StudioError 409 `renderer_not_running` when stopped.
+     */
+    async components(id) {
+        const list = await this.#json('GET', `${sandboxPath(id)}/components`);
+        return list.components;
+    }
     rollback(id, target) {
         return this.#json('POST', `${sandboxPath(id)}/rollback`, { body: target });
     }

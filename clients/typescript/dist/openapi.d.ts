@@ -39,6 +39,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sandboxes/{id}/components": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sandbox's components as the preview shows them: each with its file, export, stories (with
+         *     their args), props (from its TypeScript types), and whether it rendered on an open page.
+         */
+        get: operations["components"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sandboxes/{id}/execute": {
         parameters: {
             query?: never;
@@ -333,6 +353,44 @@ export interface components {
             /** @description RFC 3339. */
             timestamp: string;
         };
+        /**
+         * @description Why a component or story is `error`, and where: the source file and line (through the
+         *     renderer's source maps), or the file that failed to build.
+         */
+        ComponentErrorView: {
+            /** @description Repository-relative. */
+            file: string;
+            /** Format: int32 */
+            line?: number | null;
+            message: string;
+        };
+        /** @description `GET /api/v1/sandboxes/{id}/components` */
+        ComponentList: {
+            components: components["schemas"]["ComponentView"][];
+            /** @description Files that could not be analysed. */
+            errors: components["schemas"]["ManifestProblemView"][];
+        };
+        /** @description One component, as the preview shows it. */
+        ComponentView: {
+            error?: null | components["schemas"]["ComponentErrorView"];
+            /**
+             * @description The export (`default` for a default export); `null` for a card made of a stories file whose
+             *     component is not in a component file (the preview shows its stories all the same).
+             */
+            export?: string | null;
+            /** @description Repository-relative. */
+            file: string;
+            /**
+             * @description The name the preview gives it (`?component=<name>`): the export, or the file's name for a
+             *     default export.
+             */
+            name: string;
+            props: components["schemas"]["PropView"][];
+            /** @description With stories: `error` if any failed, `rendered` once all did, else `pending`. */
+            state: components["schemas"]["RenderStateView"];
+            /** @description Its stories, if a stories file names it; shown instead of the bare component. */
+            stories: components["schemas"]["StoryView"][];
+        };
         /** @description `POST /api/v1/sandboxes` */
         CreateSandboxRequest: {
             /** @description Commit every edit (default true). */
@@ -480,6 +538,12 @@ export interface components {
         LogsResponse: {
             lines: components["schemas"]["LogLineView"][];
         };
+        /** @description A file the renderer could not analyse (it may still render, or show its error on the page). */
+        ManifestProblemView: {
+            /** @description `null` when the problem is not one file's (the list was cut at 2,000 files). */
+            file?: string | null;
+            message: string;
+        };
         /** @description A string or a list of strings. */
         OneOrMany: string | string[];
         /** @description `POST /api/v1/sandboxes/{id}/preview-link`: an empty body, or `{}`. */
@@ -494,6 +558,21 @@ export interface components {
             /** @description `http://sb-<hex>.localhost:7700/__preview/redeem?t=…`; works once. */
             url: string;
         };
+        /** @description A prop, from the component's TypeScript types or propTypes (react-docgen). */
+        PropView: {
+            /** @description The default value's source text, when the component has one. */
+            default?: string | null;
+            description?: string | null;
+            name: string;
+            required: boolean;
+            /** @description The type as written, e.g. `"primary" | "secondary"`. */
+            type: string;
+        };
+        /**
+         * @description What the open renderer pages last said of a component or story.
+         * @enum {string}
+         */
+        RenderStateView: "pending" | "rendered" | "error";
         /** @description The renderer's use of memory and CPU (its whole process tree: Vite and anything it started). */
         ResourcesView: {
             /**
@@ -548,6 +627,22 @@ export interface components {
             /** @description One of `starting`, `running`, `restarting`, `stopped`, `failed`, `expired`, `finalized`. */
             status: string;
             websocket_url: string;
+        };
+        /** @description One story of a component. */
+        StoryView: {
+            /**
+             * @description `meta.args` merged with the story's args, as far as they are literal values (a function
+             *     is `"[function]"`, anything else not literal `"[unknown]"`).
+             */
+            args: Record<string, never>;
+            error?: null | components["schemas"]["ComponentErrorView"];
+            /** @description The export name: the preview's `?component=<name>&story=<export>` shows it alone. */
+            export: string;
+            /** @description The stories file. */
+            file: string;
+            /** @description As Storybook titles it (its `name`, else the export name in start case). */
+            name: string;
+            state: components["schemas"]["RenderStateView"];
         };
         /** @description `201` answer: the token, shown this once (the server keeps only its hash). */
         TokenCreated: {
@@ -788,6 +883,73 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    components: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sb_<hex> */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentList"];
+                };
+            };
+            /** @description a path segment that does not decode */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no API token, or a wrong one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `sandbox_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `renderer_not_running` (stopped: start it), `sandbox_not_active` (expired, finalized, deleted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `renderer_failed`: the renderer did not answer (the message says why) */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -59,6 +59,33 @@ export interface ComponentSelectedEvent {
   seq: number;
 }
 
+/** Where a component (or one story) stands, as an open renderer page reported it. */
+export interface ComponentStatePayload {
+  component: string;
+  /** The story's export name; absent for a component shown without stories. */
+  story?: string;
+  /** Repository-relative: the error's source file (through source maps), or the component's file. */
+  file: string;
+  /** The error's source line; only on `component-error`, when known. */
+  line?: number;
+  /** The error's message; only on `component-error`. */
+  message?: string;
+}
+
+/** A component or story rendered on an open page, after it had not (announced once per change). */
+export interface ComponentRenderedEvent {
+  type: 'component-rendered';
+  payload: ComponentStatePayload;
+  seq: number;
+}
+
+/** A component or story failed to render or to build, or failed differently than before. */
+export interface ComponentErrorEvent {
+  type: 'component-error';
+  payload: ComponentStatePayload & { message: string };
+  seq: number;
+}
+
 /** One stored event of the sandbox: it has a `seq`. */
 export type SandboxEventMessage =
   | StatusEvent
@@ -66,7 +93,9 @@ export type SandboxEventMessage =
   | ReloadEvent
   | CommitEvent
   | ExpiringEvent
-  | ComponentSelectedEvent;
+  | ComponentSelectedEvent
+  | ComponentRenderedEvent
+  | ComponentErrorEvent;
 
 /**
  * The server's answer, to this client only, to a message it refused (malformed, unknown type, over

@@ -37,6 +37,11 @@ export type FileEntry = Schemas['FileEntry'];
 /** A file's text with its git blob id (`hash`), the `expected_hash` of a later `execute`. */
 export type FileContent = Schemas['FileContent'];
 
+/** One component of {@link StudioClient.components}: file, export, stories with args, props, state. */
+export type ComponentInfo = Schemas['ComponentView'];
+/** `pending` (no open page reported it), `rendered` or `error`. */
+export type RenderState = Schemas['RenderStateView'];
+
 export interface StudioClientOptions {
   /** Where Studio is, e.g. `http://127.0.0.1:7700`; `""` means this page's origin (browsers). */
   baseUrl: string;
@@ -148,6 +153,16 @@ export class StudioClient {
   readFile(id: string, path: string): Promise<FileContent> {
     const segments = path.split('/').map(encodeURIComponent).join('/');
     return this.#json('GET', `${sandboxPath(id)}/files/${segments}`);
+  }
+
+  /**
+   * `GET …/components`: the components as the preview shows them, each with its file, export,
+   * stories (and their args), props, and what the open pages last said of it (`state`, `error`
+   * with file and line). Fails with StudioError 409 `renderer_not_running` when stopped.
+   */
+  async components(id: string): Promise<ComponentInfo[]> {
+    const list = await this.#json<Schemas['ComponentList']>('GET', `${sandboxPath(id)}/components`);
+    return list.components;
   }
 
   rollback(

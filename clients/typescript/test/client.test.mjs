@@ -163,6 +163,17 @@ describe('StudioClient against a real server', () => {
     await rejectsWith(client.readFile(id, 'node_modules/react/package.json'), 400, 'path_generated');
   });
 
+  test('components lists what the preview shows, with stories, props and states', async () => {
+    const components = await client.components(id);
+    const names = components.map((c) => c.name);
+    assert.deepEqual(names, ['Alert', 'InlineAlert', 'Avatar', 'Badge', 'Button', 'Card']);
+    const button = components.find((c) => c.name === 'Button');
+    assert.ok(button.stories.some((s) => s.export === 'Secondary' && s.args.children === 'Cancel order'), JSON.stringify(button));
+    assert.ok(['pending', 'rendered', 'error'].includes(button.state));
+    assert.ok(components.find((c) => c.name === 'Alert').props.some((p) => p.name === 'tone'));
+    await rejectsWith(client.components('sb_00000000000000ff'), 404, 'sandbox_not_found');
+  });
+
   test('restart, stop and start change the status, and the events say so', async () => {
     let from = events.items.length;
     const restarted = await client.restart(id);
@@ -175,6 +186,7 @@ describe('StudioClient against a real server', () => {
     assert.equal(stopped.status, 'stopped');
     await events.until('status stopped', (e) => e.type === 'status' && e.payload.status === 'stopped', { from });
     assert.equal((await client.get(id)).status, 'stopped');
+    await rejectsWith(client.components(id), 409, 'renderer_not_running');
 
     from = events.items.length;
     const started = await client.start(id);

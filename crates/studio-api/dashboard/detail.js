@@ -340,6 +340,12 @@ function eventSummary(event) {
       return `${p.seconds_left} s left before the inactivity timeout`;
     case 'component-selected':
       return p.component;
+    case 'component-rendered':
+      return [p.component, p.story].filter(Boolean).join(' · ');
+    case 'component-error': {
+      const where = p.line ? `${p.file}:${p.line}` : p.file;
+      return `${[p.component, p.story].filter(Boolean).join(' · ')} (${where}): ${p.message ?? ''}`;
+    }
     default:
       return JSON.stringify(p);
   }

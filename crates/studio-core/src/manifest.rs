@@ -25,7 +25,10 @@ pub struct ComponentInfo {
     /// As the page names it: the export, or the file's name for a default export.
     pub name: String,
     pub file: String,
-    pub export: String,
+    /// `None` for a card made of a stories file whose component is not one of the component
+    /// files (the page shows its stories all the same).
+    #[serde(default)]
+    pub export: Option<String>,
     #[serde(default)]
     pub props: Vec<PropInfo>,
     #[serde(default)]
@@ -82,8 +85,9 @@ pub struct ComponentFault {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestProblem {
+    /// `None` when the problem is not one file's (the list was cut).
     #[serde(default)]
-    pub file: String,
+    pub file: Option<String>,
     pub message: String,
 }
 
@@ -166,6 +170,18 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&m.components[2]).unwrap(),
             json!({"name": "Card", "file": "src/Card.tsx", "export": "Card", "props": [], "stories": [], "state": "pending"})
+        );
+        let odd: ComponentManifest = serde_json::from_value(json!({
+            "components": [{"name": "Orphan", "file": "src/Orphan.stories.tsx", "export": null}],
+            "errors": [{"file": null, "message": "cut at 2000 files"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            (
+                odd.components[0].export.as_deref(),
+                odd.errors[0].file.as_deref()
+            ),
+            (None, None)
         );
     }
 

@@ -66,8 +66,9 @@ pub struct ComponentView {
     pub name: String,
     /// Repository-relative.
     pub file: String,
-    /// The export (`default` for a default export).
-    pub export: String,
+    /// The export (`default` for a default export); `null` for a card made of a stories file whose
+    /// component is not in a component file (the preview shows its stories all the same).
+    pub export: Option<String>,
     /// Its stories, if a stories file names it; shown instead of the bare component.
     pub stories: Vec<StoryView>,
     pub props: Vec<PropView>,
@@ -80,7 +81,8 @@ pub struct ComponentView {
 /// A file the renderer could not analyse (it may still render, or show its error on the page).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ManifestProblemView {
-    pub file: String,
+    /// `null` when the problem is not one file's (the list was cut at 2,000 files).
+    pub file: Option<String>,
     pub message: String,
 }
 
@@ -109,7 +111,7 @@ mod tests {
         let view = ComponentView {
             name: "Button".into(),
             file: "src/Button.tsx".into(),
-            export: "Button".into(),
+            export: Some("Button".into()),
             stories: vec![StoryView {
                 name: "Primary".into(),
                 export: "Primary".into(),
