@@ -334,6 +334,9 @@ test('Rollback from the timeline sends the reload event and the preview shows th
   const rendered = page.locator('#activity li[data-type="component-rendered"] .event-text');
   await rendered.first().waitFor({ timeout: STATUS_MS });
   assert.ok((await rendered.allTextContents()).some((text) => text.startsWith('Button · ')), 'a story tile of Button rendered');
+  // …and the Components pane lists them with those states.
+  await page.locator('#components li[data-component="Alert"][data-state="rendered"]').waitFor({ timeout: STATUS_MS });
+  assert.equal(await page.locator('#components li[data-component="Button"] .component-file').textContent(), 'src/components/Button/Button.tsx · 5 stories');
   await preview().getByText(firstText).waitFor({ timeout: STATUS_MS });
   assert.equal(await preview().getByText(secondText).count(), 0, 'the rolled-back text is gone');
   // The branch is back at the first commit: it is the current one, the second is off the timeline.

@@ -1,5 +1,5 @@
 // The dashboard's view of one sandbox: its controls (Start, Stop, Restart, Delete with a
-// confirmation), the preview, the commit timeline with Rollback, the sandbox's events, the log
+// confirmation), the preview, its components and whether they render, the commit timeline with Rollback, the sandbox's events, the log
 // following live, and Finalize. It reads and changes the page's data through what app.js hands
 // it (`connectDetail`): app.js uses this module, never the other way round.
 
@@ -24,6 +24,8 @@ const LOG_LINES = 500;
 const LOG_BACKLOG = 200;
 /** Events kept in the detail view's event list. */
 const ACTIVITY_ITEMS = 100;
+/** Component events that come in a burst (a page renders every tile) make one reload of the list. */
+const COMPONENTS_SETTLE_MS = 300;
 
 export function openDetail(id) {
   const s = current();
@@ -40,13 +42,15 @@ export function openDetail(id) {
     factsKey: null,
     logKeys: new Set(),
     wakeLogs: null,
+    componentsTimer: undefined,
   };
   s.detail = d;
   setText($('notice'), '');
   setText($('detail-id'), id);
   $('detail-status').replaceChildren();
   delete $('detail-status').dataset.status;
-  for (const node of ['timeline', 'activity', 'log', 'preview']) $(node).replaceChildren();
+  for (const node of ['timeline', 'activity', 'log', 'preview', 'components']) $(node).replaceChildren();
+  setText($('components-state'), '');
   $('activity-empty').hidden = false;
   for (const node of ['detail-error', 'finalize-error']) showError($(node), '');
   setText($('detail-busy'), '');
@@ -56,6 +60,7 @@ export function openDetail(id) {
   renderDetail(s.sandboxes.get(id), undefined);
   for (const [rowId, row] of s.rows) row.tr.classList.toggle('selected', rowId === id);
   followLogs(d);
+  loadComponents(d);
   $('detail-title').focus();
 }
 
@@ -64,6 +69,7 @@ export function closeDetail() {
   const d = s?.detail;
   if (!d) return;
   d.abort.abort();
+  clearTimeout(d.componentsTimer);
   s.detail = null;
   $('preview').replaceChildren();
   $('log').replaceChildren();
@@ -89,7 +95,10 @@ export function renderDetail(view, previous) {
   const over = FINAL.has(view.status);
   $('finalize-form').hidden = over;
   if (view.pr_url && !$('finalize-result').textContent) showPullRequest(view.pr_url, view.pr_number);
-  if (previous && previous.status !== view.status && view.status === 'running') d.wakeLogs?.();
+  if (previous && previous.status !== view.status && view.status === 'running') {
+    d.wakeLogs?.();
+    loadComponents(d);
+  }
 }
 
 function renderFacts(d, view) {
@@ -351,7 +360,56 @@ function eventSummary(event) {
   }
 }
 
+// --- components
+
+/** Lists the components (`GET …/components`) with what the open previews said of each. */
+async function loadComponents(d) {
+  const s = current();
+  clearTimeout(d.componentsTimer);
+  try {
+    const components = await s.client.components(d.id);
+    if (s.detail !== d) return;
+    renderComponents(components);
+  } catch (e) {
+    if (s.detail !== d) return;
+    $('components').replaceChildren();
+    setText($('components-state'), isStudioError(e) && e.code === 'renderer_not_running' ? 'Start the sandbox to list its components.' : messageOf(e));
+  }
+}
+
+function renderComponents(components) {
+  const counts = { rendered: 0, error: 0, pending: 0 };
+  for (const c of components) counts[c.state] += 1;
+  setText(
+    $('components-state'),
+    components.length === 0
+      ? 'No components match this sandbox\'s component globs.'
+      : `${counts.rendered} rendered, ${counts.error} failing, ${counts.pending} not shown on an open preview`,
+  );
+  $('components').replaceChildren(
+    ...components.map((c) => {
+      const stories = c.stories.length ? ` · ${c.stories.length} ${c.stories.length === 1 ? 'story' : 'stories'}` : '';
+      const item = el(
+        'li',
+        { dataset: { component: c.name, state: c.state } },
+        el('span', { className: `component-state state-${c.state}` }, c.state),
+        el('span', { className: 'component-name' }, c.name),
+        el('span', { className: 'component-file' }, `${c.file}${stories}`),
+      );
+      if (c.error) {
+        const where = c.error.line ? `${c.error.file}:${c.error.line}` : c.error.file;
+        item.append(el('span', { className: 'component-error' }, `${where}: ${c.error.message}`));
+      }
+      return item;
+    }),
+  );
+}
+
 export function addActivity(d, event) {
+  if (event.type === 'component-rendered' || event.type === 'component-error') {
+    clearTimeout(d.componentsTimer);
+    d.componentsTimer = setTimeout(() => loadComponents(d), COMPONENTS_SETTLE_MS);
+  }
   const list = $('activity');
   $('activity-empty').hidden = true;
   list.prepend(
