@@ -14,10 +14,15 @@
 //! * stories: renderer start → every story tile of a 50-story repository (the sample plus 10
 //!   components with 5 CSF 3 stories each, with args) rendered in Chromium, vs start → every
 //!   component card of the same repository without those stories files; with the tile and card
-//!   counts seen on each side (a broken story evaluator shows as a count, not only a timeout).
+//!   counts seen on each side (a broken story evaluator shows as a count, not only a timeout);
+//! * manifest: `GET /__studio/components` of that 50-story repository (26 component and stories
+//!   files, props by react-docgen) over the renderer's socket: the first answer of a new renderer
+//!   (loads Babel and react-docgen, parses every file), a warm one (every file cached by blob id),
+//!   and one after an edit (one file parsed again), vs `GET /__studio/health` on the same socket.
 //!
 //! Goals: preparation ≤ 100 ms, start → rendered ≤ 1.0 s, edit → pixel ≤ 100 ms, idle ≤ 180 MB.
-//! `STUDIO_BENCH_ONLY=start,edit` runs only some sections (prepare, start, edit, memory, stories).
+//! `STUDIO_BENCH_ONLY=start,edit` runs only some sections (prepare, start, edit, memory, stories,
+//! manifest).
 //! The stories section is one of the default ones: it adds about 20 s (five runs of two seeded
 //! sandbox starts) to a run of several minutes.
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // a benchmark reports by printing and panicking
@@ -50,6 +55,10 @@ const STORIES_RUNS: usize = 5;
 /// `STORIES_PER_COMPONENT` stories: 50 stories.
 const STORY_COMPONENTS: usize = 10;
 const STORIES_PER_COMPONENT: usize = 5;
+/// New renderers whose first manifest is timed (each parses every file).
+const MANIFEST_COLD_RUNS: usize = 5;
+/// Warm answers, and answers after an edit, per renderer.
+const MANIFEST_WARM_RUNS: usize = 20;
 
 fn main() {
     bench::runtime(None).block_on(run());
@@ -82,7 +91,8 @@ async fn run() {
     let warm = support::sample_checkout("bench-warm-");
     support::prepare(&renderer, &support::spec(warm.path(), None)).await;
 
-    // `STUDIO_BENCH_ONLY=start,edit` runs a subset (prepare, start, edit, memory, stories).
+    // `STUDIO_BENCH_ONLY=start,edit` runs a subset (prepare, start, edit, memory, stories,
+    // manifest).
     let only = std::env::var("STUDIO_BENCH_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
     if wanted("prepare") {
@@ -102,6 +112,9 @@ async fn run() {
         stories_first_render(&renderer, &mut browser).await;
     }
     browser.close().await;
+    if wanted("manifest") {
+        manifest_answers(&renderer).await;
+    }
 }
 
 async fn preparation(renderer: &Renderer) {
@@ -528,6 +541,90 @@ async fn stories_first_render(renderer: &Renderer, browser: &mut Browser) {
         "{:<40} p99 {:.1} ms (baseline) | story tiles seen {story_tiles:?} (without the stories files {bare_tiles:?}), component cards {cards:?}",
         "",
         percentile(&bare, 0.99),
+    );
+}
+
+/// One `GET` over the renderer's socket; its time and the answer's `parsed` count (files the
+/// manifest parsed for it; absent for other paths).
+async fn timed_get(socket: &Path, path: &'static str) -> (Duration, u64) {
+    let socket = socket.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let answer = studio_testkit::unix_http::get(&socket, path).expect("the renderer answers");
+        let took = started.elapsed();
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        let parsed = serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|body| body["parsed"].as_u64())
+            .unwrap_or(0);
+        (took, parsed)
+    })
+    .await
+    .unwrap()
+}
+
+async fn manifest_answers(renderer: &Renderer) {
+    const MANIFEST: &str = "/__studio/components";
+    const HEALTH: &str = "/__studio/health";
+    let (mut cold, mut warm, mut edited, mut health) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cold_parsed = Vec::new();
+    for run in 0..MANIFEST_COLD_RUNS {
+        let checkout = stories_checkout(true);
+        let prepared = support::prepare(renderer, &support::spec(checkout.path(), None)).await;
+        let vite = Vite::start(&prepared.launch).await;
+        let (took, parsed) = timed_get(&vite.socket, MANIFEST).await;
+        cold.push(took);
+        cold_parsed.push(parsed);
+        for i in 0..MANIFEST_WARM_RUNS {
+            health.push(timed_get(&vite.socket, HEALTH).await.0);
+            let (took, parsed) = timed_get(&vite.socket, MANIFEST).await;
+            assert_eq!(parsed, 0, "a warm manifest parsed {parsed} files");
+            warm.push(took);
+            // One component file changes (a new default): only it is parsed again.
+            let file = checkout.path().join("src/components/Bench0/Bench0.tsx");
+            let source = std::fs::read_to_string(&file).unwrap();
+            let changed = source.replacen("count = ", &format!("count = {run}{i} + "), 1);
+            std::fs::write(&file, changed).unwrap();
+            let (took, parsed) = timed_get(&vite.socket, MANIFEST).await;
+            assert_eq!(
+                parsed, 1,
+                "after one edit the manifest parsed {parsed} files"
+            );
+            edited.push(took);
+        }
+        vite.stop().await;
+    }
+    let (cold, warm, edited, health) = (
+        millis(&cold),
+        millis(&warm),
+        millis(&edited),
+        millis(&health),
+    );
+    println!("manifest: files parsed by a first answer {cold_parsed:?}");
+    report(
+        "manifest, first answer",
+        "ms",
+        &cold,
+        "health",
+        &health,
+        "≤ 2000 ms",
+    );
+    report(
+        "manifest, warm (cached)",
+        "ms",
+        &warm,
+        "health",
+        &health,
+        "≤ 100 ms",
+    );
+    report(
+        "manifest, after one edit",
+        "ms",
+        &edited,
+        "health",
+        &health,
+        "≤ 150 ms",
     );
 }
 
