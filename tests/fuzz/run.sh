@@ -21,7 +21,7 @@ cargo build -p studio --quiet
 # Where cargo put it (CARGO_TARGET_DIR moves the build out of the checkout).
 studio="${CARGO_TARGET_DIR:-$root/target}/debug/studio"
 
-# Test cases per operation (19 operations; the examples, coverage and fuzzing phases; no links, so
+# Test cases per operation (22 operations; the examples, coverage and fuzzing phases; no links, so
 # no stateful phase). 400 takes 70 to 110 s of schemathesis on two shared cores; the timeout below
 # bounds it whatever happens, so the whole step stays within 5 minutes.
 MAX_EXAMPLES=${STUDIO_FUZZ_MAX_EXAMPLES:-400}

@@ -2,10 +2,11 @@
 //! a source location. Pure rules only; the sandbox's actor owns a [`ComponentStates`] table.
 //!
 //! A page sends `component-state` messages, each a batch of [`ComponentReport`]s keyed by
-//! component and story. Studio keeps the latest report per key, and a report that changes what
-//! is known becomes one `component-rendered` / `component-error` event: several pages showing
-//! the same components, or one page re-sending after a reconnect, produce no more events than
-//! one page would. Nothing known is `pending` (no page has reported it, or none is open).
+//! component and story. Studio keeps each page's latest report per key (see [`ComponentStates`]
+//! for how they add up), and a report that changes a tile's state becomes one
+//! `component-rendered` / `component-error` event: several pages showing the same components, or
+//! one page re-sending after a reconnect, produce no more events than one page would. A tile no
+//! open page reports is `pending`.
 //!
 //! ```
 //! use studio_core::component::{ComponentStates, parse_reports};
@@ -15,8 +16,9 @@
 //! ]});
 //! let mut states = ComponentStates::default();
 //! let reports = parse_reports(&batch).unwrap();
-//! assert!(states.apply(reports[0].clone()).unwrap().is_some()); // new: one event
-//! assert!(states.apply(reports[0].clone()).unwrap().is_none()); // the same again: none
+//! assert!(states.apply(1, reports[0].clone()).unwrap().is_some()); // new: one event
+//! assert!(states.apply(1, reports[0].clone()).unwrap().is_none()); // the same again: none
+//! assert!(states.apply(2, reports[0].clone()).unwrap().is_none()); // another page: none
 //! ```
 
 use std::collections::BTreeMap;
@@ -162,10 +164,21 @@ impl ComponentReport {
 /// The key of a tile: its component and, for a story tile, the story's export name.
 type Key = (String, Option<String>);
 
-/// The latest report per component and story, of one sandbox.
+/// A page (one WebSocket connection) that reports states; any number unique per connection.
+pub type Reporter = u64;
+
+/// What the open pages say of each tile, and what was announced of it.
+///
+/// Each page's latest report is kept apart, and a tile's state is their sum: `error` if any page
+/// shows it failing (the error of the longest-connected such page, so the message does not flip
+/// between pages), else `rendered`. Pages do not see an edit at the same moment, and a slow one
+/// may report a failure of a version another page already shows fixed: as a sum, that changes
+/// nothing until the slow page catches up, where "the latest report wins" would announce the
+/// error again. A tile no open page reports is `pending` (and forgotten).
 #[derive(Debug, Clone, Default)]
 pub struct ComponentStates {
-    latest: BTreeMap<Key, ComponentReport>,
+    pages: BTreeMap<Key, BTreeMap<Reporter, ComponentReport>>,
+    announced: BTreeMap<Key, ComponentReport>,
 }
 
 /// A report of one more key than [`MAX_TRACKED`].
@@ -173,62 +186,109 @@ pub struct ComponentStates {
 #[error("this sandbox already tracks {MAX_TRACKED} components and stories; no more are kept")]
 pub struct TooManyTracked;
 
+/// A tile's state changed: `report` is to be announced. If it cannot be, hand it back to
+/// [`ComponentStates::not_announced`], so that the next report announces it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub report: ComponentReport,
+    previous: Option<ComponentReport>,
+}
+
 impl ComponentStates {
-    /// Takes a report; returns it when it changes what is known (an event is due), `None` when it
-    /// only repeats it.
+    /// Takes `reporter`'s report of a tile; returns the change to announce when the tile's state
+    /// changes, `None` when the report changes nothing anyone sees.
     pub fn apply(
         &mut self,
+        reporter: Reporter,
         report: ComponentReport,
-    ) -> Result<Option<&ComponentReport>, TooManyTracked> {
+    ) -> Result<Option<Change>, TooManyTracked> {
         let key = (report.component.clone(), report.story.clone());
-        if self.latest.get(&key) == Some(&report) {
-            return Ok(None);
-        }
-        if !self.latest.contains_key(&key) && self.latest.len() >= MAX_TRACKED {
+        if !self.pages.contains_key(&key) && self.pages.len() >= MAX_TRACKED {
             return Err(TooManyTracked);
         }
-        self.latest.insert(key.clone(), report);
-        Ok(self.latest.get(&key))
+        self.pages
+            .entry(key.clone())
+            .or_default()
+            .insert(reporter, report);
+        Ok(self.settle(key))
     }
 
-    /// Puts back what a key held before an [`apply`](Self::apply) whose event could not be
-    /// recorded, so that the same report is a change again next time.
-    pub fn restore(
-        &mut self,
-        component: &str,
-        story: Option<&str>,
-        before: Option<ComponentReport>,
-    ) {
-        let key = (component.to_owned(), story.map(str::to_owned));
-        match before {
-            Some(report) => self.latest.insert(key, report),
-            None => self.latest.remove(&key),
+    /// `reporter`'s page is gone: the tiles it reported are what the other pages say, or
+    /// `pending` (forgotten, nothing to announce) when no other page reports them.
+    pub fn remove_reporter(&mut self, reporter: Reporter) -> Vec<Change> {
+        let keys: Vec<Key> = self
+            .pages
+            .iter_mut()
+            .filter_map(|(key, pages)| pages.remove(&reporter).map(|_| key.clone()))
+            .collect();
+        keys.into_iter()
+            .filter_map(|key| self.settle(key))
+            .collect()
+    }
+
+    /// An announcement that did not happen (the event was not stored): the next report of the
+    /// tile announces its state again.
+    pub fn not_announced(&mut self, change: Change) {
+        let key = (change.report.component.clone(), change.report.story.clone());
+        match change.previous {
+            Some(previous) => self.announced.insert(key, previous),
+            None => self.announced.remove(&key),
         };
     }
 
-    /// Forgets everything: every state is `pending` again (no page is open).
-    pub fn clear(&mut self) {
-        self.latest.clear();
+    /// The tile's state now from what its pages say; a change if it differs from what was
+    /// announced. A tile no page reports is dropped.
+    fn settle(&mut self, key: Key) -> Option<Change> {
+        let now = match self.pages.get(&key).and_then(sum) {
+            Some(now) => now,
+            None => {
+                self.pages.remove(&key);
+                self.announced.remove(&key);
+                return None;
+            }
+        };
+        if self.announced.get(&key) == Some(&now) {
+            return None;
+        }
+        let previous = self.announced.insert(key, now.clone());
+        Some(Change {
+            report: now,
+            previous,
+        })
     }
 
+    /// Forgets everything: every state is `pending` again.
+    pub fn clear(&mut self) {
+        self.pages.clear();
+        self.announced.clear();
+    }
+
+    /// Tiles some page reports.
     pub fn len(&self) -> usize {
-        self.latest.len()
+        self.pages.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.latest.is_empty()
+        self.pages.is_empty()
     }
 
-    /// The latest report of a component shown alone (`story: None`) or of one of its stories.
-    pub fn get(&self, component: &str, story: Option<&str>) -> Option<&ComponentReport> {
-        self.latest
+    /// The state of a component shown alone (`story: None`) or of one of its stories, as the
+    /// open pages say it now; `None` is `pending`.
+    pub fn get(&self, component: &str, story: Option<&str>) -> Option<ComponentReport> {
+        self.pages
             .get(&(component.to_owned(), story.map(str::to_owned)))
+            .and_then(sum)
     }
+}
 
-    /// Every report, by component then story.
-    pub fn reports(&self) -> impl Iterator<Item = &ComponentReport> {
-        self.latest.values()
-    }
+/// The state of a tile from its pages' reports: the first failing page's (in connection order),
+/// else the first page's `rendered`; `None` when no page reports it.
+fn sum(pages: &BTreeMap<Reporter, ComponentReport>) -> Option<ComponentReport> {
+    pages
+        .values()
+        .find(|report| report.state == RenderState::Error)
+        .or_else(|| pages.values().next())
+        .cloned()
 }
 
 #[cfg(test)]
@@ -256,9 +316,9 @@ mod tests {
         let mut states = ComponentStates::default();
         let rendered = parse_one(report("A", None, "rendered")).unwrap();
         let broken = parse_one(report("A", None, "error")).unwrap();
-        assert!(states.apply(rendered.clone()).unwrap().is_some());
-        assert!(states.apply(rendered.clone()).unwrap().is_none());
-        let changed = states.apply(broken.clone()).unwrap().cloned().unwrap();
+        assert!(states.apply(1, rendered.clone()).unwrap().is_some());
+        assert!(states.apply(1, rendered.clone()).unwrap().is_none());
+        let changed = states.apply(1, broken.clone()).unwrap().unwrap().report;
         assert_eq!(changed.event().0, EventKind::ComponentError);
         assert_eq!(
             changed.event().1,
@@ -267,20 +327,64 @@ mod tests {
         // Another message on the same line is another state.
         let mut other = broken.clone();
         other.message = Some("Error: other".into());
-        assert!(states.apply(other).unwrap().is_some());
+        assert!(states.apply(1, other).unwrap().is_some());
         assert_eq!(
-            states.apply(rendered).unwrap().unwrap().event().0,
+            states.apply(1, rendered).unwrap().unwrap().report.event().0,
             EventKind::ComponentRendered
         );
         // A story is a key of its own.
         let story = parse_one(report("A", Some("Primary"), "rendered")).unwrap();
-        assert!(states.apply(story).unwrap().is_some());
+        assert!(states.apply(1, story).unwrap().is_some());
         assert_eq!(states.len(), 2);
         assert!(states.get("A", Some("Primary")).is_some());
-        states.restore("A", Some("Primary"), None);
-        assert!(states.get("A", Some("Primary")).is_none());
         states.clear();
         assert!(states.is_empty() && states.get("A", None).is_none());
+    }
+
+    #[test]
+    fn pages_add_up_an_error_wins_and_a_closed_page_leaves_the_others() {
+        let mut states = ComponentStates::default();
+        let rendered = parse_one(report("A", None, "rendered")).unwrap();
+        let broken = parse_one(report("A", None, "error")).unwrap();
+        let mut other_error = broken.clone();
+        other_error.message = Some("Error: said differently".into());
+        // Two pages see the break: one event, with the older page's message.
+        assert!(states.apply(1, broken.clone()).unwrap().is_some());
+        assert!(states.apply(2, other_error.clone()).unwrap().is_none());
+        assert_eq!(states.get("A", None).unwrap(), broken);
+        // The fix reaches page 1 first; page 2, behind, still (or again) reports the failure:
+        // nothing changes until page 2 catches up.
+        let change = states.apply(1, rendered.clone()).unwrap().unwrap();
+        assert_eq!(change.report, other_error, "page 2 still shows the error");
+        assert!(states.apply(2, other_error).unwrap().is_none());
+        assert_eq!(
+            states.apply(2, rendered.clone()).unwrap().unwrap().report,
+            rendered
+        );
+        // Page 2 fails again and closes: page 1's state is the tile's.
+        assert!(states.apply(2, broken.clone()).unwrap().is_some());
+        let after_close = states.remove_reporter(2);
+        assert_eq!(after_close.len(), 1);
+        assert_eq!(after_close[0].report, rendered);
+        // The last page closes: pending, nothing to announce, and a new page announces again.
+        assert!(states.remove_reporter(1).is_empty());
+        assert!(states.get("A", None).is_none() && states.is_empty());
+        assert!(states.apply(3, rendered).unwrap().is_some());
+    }
+
+    #[test]
+    fn an_announcement_that_did_not_happen_is_made_by_the_next_report() {
+        let mut states = ComponentStates::default();
+        let rendered = parse_one(report("A", None, "rendered")).unwrap();
+        let change = states.apply(1, rendered.clone()).unwrap().unwrap();
+        states.not_announced(change);
+        assert!(states.apply(1, rendered.clone()).unwrap().is_some());
+        let broken = parse_one(report("A", None, "error")).unwrap();
+        let change = states.apply(1, broken).unwrap().unwrap();
+        states.not_announced(change);
+        // What was announced is `rendered` again: the same error is a change once more.
+        let broken = parse_one(report("A", None, "error")).unwrap();
+        assert!(states.apply(1, broken).unwrap().is_some());
     }
 
     #[test]
@@ -346,12 +450,12 @@ mod tests {
         let mut states = ComponentStates::default();
         for i in 0..MAX_TRACKED {
             let one = parse_one(report(&format!("C{i}"), None, "rendered")).unwrap();
-            assert!(states.apply(one).unwrap().is_some());
+            assert!(states.apply(1, one).unwrap().is_some());
         }
         let extra = parse_one(report("Extra", None, "rendered")).unwrap();
-        assert_eq!(states.apply(extra), Err(TooManyTracked));
+        assert_eq!(states.apply(1, extra), Err(TooManyTracked));
         // Known keys still change.
         let known = parse_one(report("C0", None, "error")).unwrap();
-        assert!(states.apply(known).unwrap().is_some());
+        assert!(states.apply(1, known).unwrap().is_some());
     }
 }

@@ -91,14 +91,14 @@ pub struct ManifestProblem {
     pub message: String,
 }
 
-fn state_of(report: Option<&ComponentReport>) -> (RenderState, Option<ComponentFault>) {
+fn state_of(report: Option<ComponentReport>) -> (RenderState, Option<ComponentFault>) {
     match report {
         None => (RenderState::Pending, None),
         Some(report) => (
             report.state,
             (report.state == RenderState::Error).then(|| ComponentFault {
-                message: report.message.clone().unwrap_or_default(),
-                file: report.file.clone(),
+                message: report.message.unwrap_or_default(),
+                file: report.file,
                 line: report.line,
             }),
         ),
@@ -156,7 +156,7 @@ mod tests {
     fn states(reports: Value) -> ComponentStates {
         let mut states = ComponentStates::default();
         for report in parse_reports(&json!({ "states": reports })).unwrap() {
-            states.apply(report).unwrap();
+            states.apply(1, report).unwrap();
         }
         states
     }

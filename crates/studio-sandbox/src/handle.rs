@@ -40,14 +40,14 @@ pub(crate) enum Command {
         reply: Reply<()>,
     },
     /// A page's `component-state` batch from WebSocket connection `reporter`: the actor keeps
-    /// the latest state per component and story and announces the ones that changed.
+    /// each page's latest state per component and story and announces the tiles that changed.
     ReportComponents {
         reporter: u64,
         reports: Vec<studio_core::component::ComponentReport>,
         reply: Reply<()>,
     },
-    /// WebSocket connection `reporter` closed: when no reporting page is left, every state is
-    /// `pending` again.
+    /// WebSocket connection `reporter` closed: its reports go with it (the tiles are what the
+    /// other pages say, or `pending`).
     ReporterGone(u64),
     /// The states the pages reported, for the component manifest.
     ComponentStates(Reply<studio_core::component::ComponentStates>),

@@ -1,63 +1,59 @@
-//! What open renderer pages say about each component: the actor keeps the latest state per
-//! component and story ([`ComponentStates`]) and announces a state only when it changes, so two
-//! pages showing the same sandbox, or one page re-sending everything after a reconnect, add no
-//! events. States last as long as some reporting page is connected: when the last one closes,
-//! nobody is looking and every state is `pending` again (nothing is announced for that).
+//! What open renderer pages say about each component: the actor keeps every page's latest state
+//! per component and story ([`ComponentStates`] adds them up) and announces a tile's state only
+//! when it changes, so two pages showing the same sandbox, or one page re-sending everything
+//! after a reconnect, add no events. When a page's connection closes its reports go with it: the
+//! tiles are what the other pages say, or `pending` once no page is open (nothing is announced
+//! for that).
 
-use std::collections::HashSet;
-
-use studio_core::component::{ComponentReport, ComponentStates};
+use studio_core::component::{Change, ComponentReport, ComponentStates, Reporter};
 
 use super::Actor;
 use crate::error::ManagerError;
 
-/// The states and the WebSocket connections that reported them.
-#[derive(Debug, Default)]
-pub(crate) struct PageReports {
-    states: ComponentStates,
-    reporters: HashSet<u64>,
-}
-
-impl PageReports {
-    pub(crate) fn states(&self) -> &ComponentStates {
-        &self.states
-    }
-}
-
 impl Actor {
     /// Takes one batch of reports; each change is persisted and then published, in the batch's
-    /// order. A report the store does not take fails the batch (the page is told, and a later
-    /// report of the same state is a change again, since it was never recorded).
+    /// order. A change the store does not take fails the batch (the page is told), and stays
+    /// unannounced, so the next report of that tile announces it.
     pub(super) async fn report_components(
         &mut self,
-        reporter: u64,
+        reporter: Reporter,
         reports: Vec<ComponentReport>,
     ) -> Result<(), ManagerError> {
-        self.pages.reporters.insert(reporter);
         for report in reports {
-            let key = (report.component.clone(), report.story.clone());
-            let before = self.pages.states.get(&key.0, key.1.as_deref()).cloned();
-            let changed = self
+            let change = self
                 .pages
-                .states
-                .apply(report)
+                .apply(reporter, report)
                 .map_err(|e| ManagerError::invalid("too_many_components", e.to_string()))?;
-            let Some((kind, payload)) = changed.map(ComponentReport::event) else {
-                continue;
-            };
-            if let Err(e) = self.announce.event(kind, payload).await {
-                self.pages.states.restore(&key.0, key.1.as_deref(), before);
-                return Err(e);
+            if let Some(change) = change {
+                self.announce_change(change).await?;
             }
         }
         Ok(())
     }
 
-    /// A WebSocket connection closed; forgets every state when it was the last reporting page.
-    pub(super) fn reporter_gone(&mut self, reporter: u64) {
-        if self.pages.reporters.remove(&reporter) && self.pages.reporters.is_empty() {
-            tracing::debug!(sandbox = %self.id, "no page reports components any more: all pending");
-            self.pages.states.clear();
+    /// A WebSocket connection closed: the tiles it reported are what the other pages say.
+    pub(super) async fn reporter_gone(&mut self, reporter: Reporter) {
+        for change in self.pages.remove_reporter(reporter) {
+            // No request to fail: the next report of the tile announces it again.
+            if let Err(e) = self.announce_change(change).await {
+                tracing::warn!(sandbox = %self.id, "could not record a component state: {e}");
+            }
         }
+        if self.pages.is_empty() {
+            tracing::debug!(sandbox = %self.id, "no page reports components: all pending");
+        }
+    }
+
+    async fn announce_change(&mut self, change: Change) -> Result<(), ManagerError> {
+        let (kind, payload) = change.report.event();
+        let stored = self.announce.event(kind, payload).await;
+        if stored.is_err() {
+            self.pages.not_announced(change);
+        }
+        stored
+    }
+
+    pub(super) fn component_states(&self) -> &ComponentStates {
+        &self.pages
     }
 }

@@ -57,8 +57,8 @@ pub(crate) struct Actor {
     /// When the sandbox is warned about, and torn down for, inactivity.
     clock: InactivityClock,
     announce: Announcer,
-    /// What open pages report about each component (`component-state`), and which pages do.
-    pages: components::PageReports,
+    /// What each open page reports about each component (`component-state`).
+    pages: studio_core::component::ComponentStates,
     /// This sandbox's place under `--max-sandboxes`, released when the actor ends.
     _slot: crate::slots::Slot,
 }

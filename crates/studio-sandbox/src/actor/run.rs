@@ -184,9 +184,9 @@ impl Actor {
             } => {
                 let _ = reply.send(self.report_components(reporter, reports).await);
             }
-            Command::ReporterGone(reporter) => self.reporter_gone(reporter),
+            Command::ReporterGone(reporter) => self.reporter_gone(reporter).await,
             Command::ComponentStates(reply) => {
-                let _ = reply.send(Ok(self.pages.states().clone()));
+                let _ = reply.send(Ok(self.component_states().clone()));
             }
             Command::Activity => self.on_activity().await,
             Command::Shutdown(reply) => {
