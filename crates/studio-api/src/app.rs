@@ -22,6 +22,7 @@ use crate::cors::{self, AllowedOrigins};
 use crate::error::ApiError;
 use crate::front_door::{self, Door};
 use crate::state::{ApiConfig, AppState};
+use crate::ws_origin::{self, SocketOrigins};
 use crate::{access_routes, component_routes, file_routes, openapi, routes, ws};
 
 /// Builds the whole router: the API behind the front door.
@@ -48,7 +49,16 @@ pub fn router(manager: Manager, config: &ApiConfig) -> Router {
         )
         .route("/sandboxes/{id}/files", get(file_routes::list_files))
         .route("/sandboxes/{id}/files/{*path}", get(file_routes::read_file))
-        .route("/sandboxes/{id}/ws", get(ws::upgrade))
+        .route(
+            "/sandboxes/{id}/ws",
+            get(ws::upgrade).layer(middleware::from_fn_with_state(
+                SocketOrigins::new(
+                    front_door::Hosts::new(&config.preview.domain, &config.preview.api_hosts),
+                    AllowedOrigins::new(&config.cors_origins),
+                ),
+                ws_origin::check,
+            )),
+        )
         .route(
             "/sandboxes/{id}/preview-link",
             post(access_routes::preview_link),

@@ -158,14 +158,18 @@ impl AllowedOrigins {
         Self(origins.into())
     }
 
+    /// Whether `origin` (an `Origin` header's text) is one of the list.
+    pub(crate) fn contains(&self, origin: &str) -> bool {
+        self.0
+            .iter()
+            .any(|o| o.as_str().eq_ignore_ascii_case(origin))
+    }
+
     /// The request's `Origin`, when it is one of the list.
     fn allowed(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         let origin = headers.get(header::ORIGIN)?;
         let text = origin.to_str().ok()?;
-        self.0
-            .iter()
-            .any(|o| o.as_str().eq_ignore_ascii_case(text))
-            .then(|| origin.clone())
+        self.contains(text).then(|| origin.clone())
     }
 }
 

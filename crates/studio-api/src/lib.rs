@@ -30,6 +30,7 @@ mod routes;
 pub mod state;
 mod ws;
 mod ws_limits;
+mod ws_origin;
 
 pub use app::{router, serve};
 pub use auth::{ApiToken, Principal};

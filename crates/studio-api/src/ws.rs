@@ -66,6 +66,7 @@ pub struct WsQuery {
     params(("id" = String, Path, description = "sb_<hex>"), WsQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "`origin_not_allowed`: a browser page of another origin than the dashboard, the sandbox's own preview or a `--cors-origin`", body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn upgrade(
     State(state): State<AppState>,

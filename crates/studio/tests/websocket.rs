@@ -286,3 +286,61 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
         assert_eq!(&again.event(WAIT).await, expected);
     }
 }
+
+/// A browser page may open a sandbox's socket only from the API's hosts (the dashboard), that
+/// sandbox's own preview, or an origin listed with `--cors-origin`: not from another site, and not
+/// from another sandbox's preview, whose repository code is untrusted. Clients that send no
+/// `Origin` (the CLI, servers) are not pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_dashboard_the_own_preview_and_listed_origins_open_a_socket() {
+    const TOOL: &str = "https://tool.example";
+    let remote = Remote::new().await;
+    let data = DataDir::new("ws-origin-");
+    let studio = Studio::start(&ServerConfig::new(&data).env("STUDIO_CORS_ORIGINS", TOOL));
+    let api = studio.api();
+    let created = api.create_ok(&remote.url()).await;
+    let ws_url = created["websocket_url"].as_str().unwrap().to_owned();
+    let own_preview = created["renderer_url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let port = studio.port;
+
+    for allowed in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        own_preview.clone(),
+        TOOL.to_owned(),
+    ] {
+        let mut client = WsClient::connect_from(&ws_url, &allowed)
+            .await
+            .unwrap_or_else(|refused| panic!("{allowed} was refused: {refused:?}"));
+        // It is a working subscription: the sandbox's history replays.
+        client.send(&selected("Badge")).await;
+        assert_eq!(
+            client.next_of("component-selected", WAIT).await["payload"]["component"],
+            "Badge"
+        );
+    }
+    let other_preview = format!("http://sb-00000000000000ff.localhost:{port}");
+    for refused in [
+        "https://evil.example".to_owned(),
+        other_preview,
+        format!("http://localhost.evil.example:{port}"),
+        "null".to_owned(),
+    ] {
+        let answer = WsClient::connect_from(&ws_url, &refused).await;
+        let Err(refusal) = answer else {
+            panic!("{refused} opened the socket");
+        };
+        assert_eq!(refusal.status, 403, "{refused}: {refusal:?}");
+        assert!(
+            refusal.body.contains("origin_not_allowed"),
+            "{}",
+            refusal.body
+        );
+    }
+    // No Origin: not a browser page.
+    WsClient::connect(&ws_url, None).await.unwrap();
+}

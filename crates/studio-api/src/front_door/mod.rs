@@ -17,6 +17,8 @@
 
 mod gate;
 mod host;
+
+pub(crate) use self::host::{Destination, Hosts};
 mod pages;
 mod proxy;
 #[cfg(test)]
@@ -33,7 +35,6 @@ use studio_core::SandboxId;
 use studio_sandbox::{PreviewMetrics, PreviewUnavailable};
 
 use self::gate::{Full, Gate};
-use self::host::{Destination, Hosts};
 use self::pages::Refusal;
 use crate::preview_auth;
 use crate::state::{AppState, PreviewConfig, PreviewLimits};

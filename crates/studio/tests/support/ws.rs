@@ -48,21 +48,32 @@ pub enum Ended {
 impl WsClient {
     /// Connects to `url` (`ws://…`), sending `Authorization: Bearer` when `bearer` is given.
     pub async fn connect(url: &str, bearer: Option<&str>) -> Result<Self, Refused> {
-        Self::connect_with(url, bearer, None).await
+        Self::connect_with(url, bearer, None, None).await
+    }
+
+    /// Connects as a browser page of `origin` would (its `Origin` header).
+    pub async fn connect_from(url: &str, origin: &str) -> Result<Self, Refused> {
+        Self::connect_with(url, None, None, Some(origin)).await
     }
 
     /// A client whose socket receive buffer is tiny, so that a server writing to it while the
     /// client does not read fills the connection after a few kilobytes.
     pub async fn connect_with_small_buffer(url: &str) -> Result<Self, Refused> {
-        Self::connect_with(url, None, Some(4096)).await
+        Self::connect_with(url, None, Some(4096), None).await
     }
 
     async fn connect_with(
         url: &str,
         bearer: Option<&str>,
         recv_buffer: Option<u32>,
+        origin: Option<&str>,
     ) -> Result<Self, Refused> {
         let mut request = url.into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
         if let Some(token) = bearer {
             request
                 .headers_mut()
