@@ -53,6 +53,17 @@ const UNWATCHED_DIRS = [
   ".yarn",
 ];
 
+/** Studio's own files in `.studio/` (the page's code, the manifest's, this config) change only
+ * with a new template, which comes with a new renderer: watching them would cost an inotify watch
+ * per file (a per-user limit every renderer shares, see `WATCHES_PER_RENDERER`) for nothing.
+ * `src/generated.js` stays watched, with the directories above it: Studio rewrites it when the
+ * component globs change, and the page gets that as a hot update. */
+function studioOwnFiles(root, studioDir) {
+  const studio = resolvePath(root, studioDir);
+  const kept = new Set([studio, resolvePath(studio, "src"), resolvePath(studio, "src/generated.js")]);
+  return (path) => path.startsWith(`${studio}/`) && !kept.has(path);
+}
+
 /** Glob-escapes an absolute path (the root may hold characters globs treat as special). */
 const escapeGlob = (path) => path.replace(/[()[\]{}*?|!+@\\]/g, "\\$&");
 
@@ -170,7 +181,11 @@ export default {
     hmr: { overlay: false },
     // Studio builds a new node_modules here before swapping it in: not the repository's files.
     watch: {
-      ignored: [`**/${settings.studioDir}/deps-staging-*/**`, ...unwatched(settings.root, warmup)],
+      ignored: [
+        `**/${settings.studioDir}/deps-staging-*/**`,
+        studioOwnFiles(settings.root, settings.studioDir),
+        ...unwatched(settings.root, warmup),
+      ],
     },
     // Transform the page and the component files while the browser is still connecting.
     warmup: { clientFiles: warmup },
