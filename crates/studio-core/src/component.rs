@@ -257,12 +257,6 @@ impl ComponentStates {
         })
     }
 
-    /// Forgets everything: every state is `pending` again.
-    pub fn clear(&mut self) {
-        self.pages.clear();
-        self.announced.clear();
-    }
-
     /// Tiles some page reports.
     pub fn len(&self) -> usize {
         self.pages.len()
@@ -337,7 +331,7 @@ mod tests {
         assert!(states.apply(1, story).unwrap().is_some());
         assert_eq!(states.len(), 2);
         assert!(states.get("A", Some("Primary")).is_some());
-        states.clear();
+        assert!(states.remove_reporter(1).is_empty());
         assert!(states.is_empty() && states.get("A", None).is_none());
     }
 

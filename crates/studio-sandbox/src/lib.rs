@@ -40,6 +40,7 @@ mod policy;
 mod pool;
 mod preview;
 mod refresh;
+mod renderer_http;
 mod renderer_unit;
 mod replay;
 mod request;

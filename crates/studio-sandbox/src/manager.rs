@@ -524,7 +524,11 @@ impl Manager {
     }
 
     /// The actor of a sandbox that can take `action`, or why not.
-    async fn actor(&self, id: &str, action: &str) -> Result<SandboxHandle, ManagerError> {
+    pub(crate) async fn actor(
+        &self,
+        id: &str,
+        action: &str,
+    ) -> Result<SandboxHandle, ManagerError> {
         let sandbox = parse_id(id)?;
         if let Some(handle) = self.shared.registry.get(&sandbox) {
             return Ok(handle);

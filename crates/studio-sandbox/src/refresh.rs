@@ -11,8 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use crate::renderer_http::exchange;
 
 /// A refresh that takes longer than this is abandoned: the renderer is stopped or busy restarting.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -34,22 +33,12 @@ pub(crate) async fn refresh(socket: &Path, paths: &[&str]) {
     } else {
         format!("/__studio/refresh?{query}")
     };
-    // `localhost`: Vite's host check accepts it whatever the sandbox's preview host is.
-    let request = format!(
-        "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    let exchange = async {
-        let mut stream = UnixStream::connect(socket).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer.starts_with(b"HTTP/1.1 200"))
-    };
     let shown = socket.display();
-    match tokio::time::timeout(TIMEOUT, exchange).await {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false)) => tracing::debug!(socket = %shown, "renderer did not accept the refresh"),
-        Ok(Err(e)) => tracing::debug!(socket = %shown, "renderer refresh failed: {e}"),
-        Err(_) => tracing::debug!(socket = %shown, "renderer refresh timed out"),
+    match exchange(socket, "POST", &target, TIMEOUT, 4096).await {
+        Ok((200, _)) => {}
+        Ok((status, _)) => {
+            tracing::debug!(socket = %shown, status, "renderer did not accept the refresh")
+        }
+        Err(e) => tracing::debug!(socket = %shown, "renderer refresh failed: {e}"),
     }
 }
